@@ -1,0 +1,105 @@
+"""Indicator definitions (SPEC §4): the one place each formula and its wording live.
+
+The database counts (``data.queries`` names each count); an indicator is a count or a ratio of two
+counts. A ratio with nothing to divide by is ``None`` and shows as "—", never as 0% or an error.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+NO_VALUE = "—"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    key: str
+    label: str
+    definition: str
+    numerator: str
+    denominator: str | None = None
+    scale: float = 1.0
+    kind: str = "count"  # count | rate | per10k
+    higher_is_better: bool = True
+
+    def value(self, counts) -> float | None:
+        """This indicator from a mapping of counts."""
+        num = _number(counts.get(self.numerator))
+        if self.denominator is None:
+            return num if num is not None else 0
+        den = _number(counts.get(self.denominator))
+        if not den or num is None:
+            return None
+        return num / den * self.scale
+
+    def format(self, value: float | None) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return NO_VALUE
+        if self.kind == "rate":
+            return f"{value * 100:.1f}%"
+        if self.kind == "per10k":
+            return f"{value:.1f}"
+        return f"{int(round(value)):,}"
+
+
+def _number(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+INDICATORS: dict[str, Indicator] = {
+    i.key: i
+    for i in (
+        Indicator(
+            "accepted", "受理", "时段内受理（上报）的事件数", "accepted", higher_is_better=False
+        ),
+        Indicator(
+            "closure_rate", "办结率", "办结率 = 已核查办结事件数 ÷ 受理事件数（时段内受理的事件）",
+            "closed", "accepted", kind="rate",
+        ),
+        Indicator(
+            "resolution_rate", "化解率", "化解率 = 已化解的矛盾纠纷数 ÷ 排查发现的矛盾纠纷数（时段内受理）",
+            "disputes_resolved", "disputes", kind="rate",
+        ),
+        Indicator(
+            "on_time_rate", "按时介入率",
+            "按时介入率 = 在介入时限内（默认一小时）指派或处置的事件数 ÷ 受理事件数",
+            "on_time", "accepted", kind="rate",
+        ),
+        Indicator(
+            "overdue", "超期", "当前未办结且已超过办理时限的事件数（实时，不随时段变化）",
+            "overdue", higher_is_better=False,
+        ),
+        Indicator(
+            "satisfaction_rate", "满意率", "满意率 = 回访满意（含基本满意）数 ÷ 回访数",
+            "satisfied", "revisited", kind="rate",
+        ),
+        Indicator(
+            "camera_online_rate", "视频在线率", "视频在线率 = 在线摄像机数 ÷ 摄像机总数（实时）",
+            "cameras_online", "cameras", kind="rate",
+        ),
+        Indicator(
+            "kept_local_rate", "矛盾不上交率",
+            "矛盾不上交率 = 在网格、社区/村、街道/镇层级化解的事件数 ÷ 已化解事件数",
+            "resolved_local", "resolved", kind="rate",
+        ),
+        Indicator(
+            "cases_per_10k", "万人发案率", "万人发案率 = 受理事件数 ÷ 常住人口 × 10000",
+            "accepted", "population", scale=10_000, kind="per10k", higher_is_better=False,
+        ),
+    )
+}
+
+KPI_CARDS = (
+    "accepted", "closure_rate", "resolution_rate", "on_time_rate",
+    "overdue", "satisfaction_rate", "camera_online_rate",
+)
+MAP_METRICS = tuple(INDICATORS)
+DEFAULT_METRIC = "accepted"
+
+
+def compute(counts) -> dict[str, float | None]:
+    """Every indicator's value from one unit's counts."""
+    return {key: ind.value(counts) for key, ind in INDICATORS.items()}

@@ -1,0 +1,118 @@
+"""The one settings object: every knob is an environment variable with a default and a help text.
+
+The README's configuration table is generated from ``SETTINGS`` (``python -m dashboard.settings``)
+and a test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+def _setting(env: str, default, help: str):
+    return field(default=default, metadata={"env": env, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Build with :meth:`from_env`; tests pass values directly."""
+
+    db: str = _setting(
+        "CITYBRAIN_DB",
+        "",
+        "Database URL (`postgresql://user:pass@host/db`) or a file path for the embedded store. "
+        "Empty: `<CITYBRAIN_DATA_DIR>/citybrain.gpkg`.",
+    )
+    data_dir: str = _setting(
+        "CITYBRAIN_DATA_DIR", "var", "Directory for the embedded store and other local files."
+    )
+    host: str = _setting("HOST", "127.0.0.1", "Address the server listens on.")
+    port: int = _setting("PORT", 8050, "Port the server listens on.")
+    refresh_seconds: int = _setting(
+        "CITYBRAIN_REFRESH_SECONDS",
+        30,
+        "How often open screens check for new data. A check with no change sends nothing.",
+    )
+    intervention_minutes: int = _setting(
+        "CITYBRAIN_INTERVENTION_MINUTES",
+        60,
+        "The intervention limit for 按时介入率 (一小时介入 by default).",
+    )
+    timezone: str = _setting(
+        "CITYBRAIN_TIMEZONE", "Asia/Shanghai", "The zone that case times are recorded in (they are stored without one)."
+    )
+    tile_url: str = _setting(
+        "CITYBRAIN_TILE_URL",
+        "",
+        "Optional XYZ raster tile URL on the intranet (`http://tiles.local/{z}/{x}/{y}.png`). "
+        "Empty: no base map, nothing is fetched.",
+    )
+    tile_attribution: str = _setting(
+        "CITYBRAIN_TILE_ATTRIBUTION", "", "Attribution text shown for the tile layer."
+    )
+    cache_type: str = _setting(
+        "CITYBRAIN_CACHE_TYPE",
+        "SimpleCache",
+        "Flask-Caching backend: `SimpleCache` (one process), `RedisCache` or `FileSystemCache` "
+        "(shared by several workers).",
+    )
+    cache_url: str = _setting(
+        "CITYBRAIN_CACHE_URL",
+        "",
+        "Redis URL for `RedisCache`, or a directory for `FileSystemCache`.",
+    )
+    cache_seconds: int = _setting(
+        "CITYBRAIN_CACHE_SECONDS", 600, "How long an aggregate stays cached (keys carry the data version)."
+    )
+    debug: bool = _setting("CITYBRAIN_DEBUG", False, "Dash debug mode (never on a wall screen).")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Read every setting from ``environ`` (default ``os.environ``); ``overrides`` win."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.type, raw, f.metadata["env"])
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL of the configured store."""
+        return database_url(self.db or str(Path(self.data_dir) / "citybrain.gpkg"))
+
+
+def database_url(db: str) -> str:
+    """A database URL for ``db``, which is a URL already or a path to the embedded file."""
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser().resolve()}"
+
+
+def _parse(type_name: str, raw: str, env: str):
+    if type_name in ("int", int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{env}={raw!r} is not a whole number") from None
+    if type_name in ("bool", bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return raw
+
+
+def settings_table() -> str:
+    """The README's configuration table, in Markdown."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for f in fields(Settings):
+        default = f.default if f.default != "" else "(empty)"
+        rows.append(f"| `{f.metadata['env']}` | `{default}` | {f.metadata['help']} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())

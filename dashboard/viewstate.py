@@ -1,0 +1,154 @@
+"""What a view shows — unit, period, metric, filters — and its round trip through the URL.
+
+The URL is the state: a reload or a shared link must open the same view, so everything a screen
+shows is derived from ``ViewState.from_query`` and written back with ``to_query``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from urllib.parse import parse_qs, urlencode
+from zoneinfo import ZoneInfo
+
+from dashboard import vocab
+from dashboard.indicators import DEFAULT_METRIC, MAP_METRICS
+
+PERIOD_KEYS = ("today", "7d", "30d", "year", "custom")
+DEFAULT_PERIOD = "30d"
+
+
+class BadRequest(ValueError):
+    """Input a person typed or linked that cannot be understood; the message says which part."""
+
+
+def local_now(tz: str = "Asia/Shanghai") -> datetime:
+    """Local wall-clock time without a zone, the way case times are stored."""
+    return datetime.now(ZoneInfo(tz)).replace(tzinfo=None)
+
+
+def parse_date(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise BadRequest(f"参数 {name}={text!r} 不是有效日期，应为 YYYY-MM-DD") from None
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days ``first``..``last`` inclusive."""
+
+    key: str
+    first: date
+    last: date
+
+    @classmethod
+    def resolve(cls, key: str | None, first=None, last=None, *, today: date) -> "Period":
+        key = key or DEFAULT_PERIOD
+        if key == "today":
+            return cls(key, today, today)
+        if key == "7d":
+            return cls(key, today - timedelta(days=6), today)
+        if key == "30d":
+            return cls(key, today - timedelta(days=29), today)
+        if key == "year":
+            return cls(key, date(today.year, 1, 1), today)
+        if key == "custom":
+            if not first or not last:
+                raise BadRequest("自定义时段需要同时给出 from 和 to")
+            first = first if isinstance(first, date) else parse_date(first, "from")
+            last = last if isinstance(last, date) else parse_date(last, "to")
+            if last < first:
+                raise BadRequest(f"结束日期 {last} 早于开始日期 {first}")
+            return cls(key, first, last)
+        raise BadRequest(f"未知时段 period={key!r}，可选：{', '.join(PERIOD_KEYS)}")
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, datetime.min.time())
+
+    @property
+    def end(self) -> datetime:
+        """Exclusive end: midnight after the last day."""
+        return datetime.combine(self.last + timedelta(days=1), datetime.min.time())
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> "Period":
+        """The period of the same length just before this one (环比)."""
+        return Period("custom", self.first - timedelta(days=self.days), self.first - timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Case filters; an empty tuple means all."""
+
+    categories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for value in self.categories:
+            if value not in vocab.CATEGORIES:
+                raise BadRequest(f"未知事件类别 category={value!r}")
+        for value in self.sources:
+            if value not in vocab.SOURCES:
+                raise BadRequest(f"未知来源 source={value!r}")
+
+    def key(self) -> str:
+        return f"c={','.join(self.categories)};s={','.join(self.sources)}"
+
+
+@dataclass(frozen=True)
+class ViewState:
+    unit: str | None = None
+    period_key: str = DEFAULT_PERIOD
+    first: date | None = None
+    last: date | None = None
+    metric: str = DEFAULT_METRIC
+    filters: Filters = field(default_factory=Filters)
+
+    @classmethod
+    def from_query(cls, search: str | None) -> "ViewState":
+        """Parse ``?unit=…&period=…`` (a leading ``?`` is optional). Raises :class:`BadRequest`."""
+        q = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
+        key = q.get("period") or DEFAULT_PERIOD
+        first = parse_date(q["from"], "from") if q.get("from") else None
+        last = parse_date(q["to"], "to") if q.get("to") else None
+        if (first or last) and "period" not in q:
+            key = "custom"
+        if key not in PERIOD_KEYS:
+            raise BadRequest(f"未知时段 period={key!r}，可选：{', '.join(PERIOD_KEYS)}")
+        metric = q.get("metric") or DEFAULT_METRIC
+        if metric not in MAP_METRICS:
+            raise BadRequest(f"未知指标 metric={metric!r}，可选：{', '.join(MAP_METRICS)}")
+        filters = Filters(_split(q.get("category")), _split(q.get("source")))
+        return cls(q.get("unit") or None, key, first, last, metric, filters)
+
+    def to_query(self) -> str:
+        """The query string for this state, without defaults, so links stay short."""
+        q = {}
+        if self.unit:
+            q["unit"] = self.unit
+        if self.period_key != DEFAULT_PERIOD:
+            q["period"] = self.period_key
+        if self.period_key == "custom":
+            q["from"], q["to"] = self.first.isoformat(), self.last.isoformat()
+        if self.metric != DEFAULT_METRIC:
+            q["metric"] = self.metric
+        if self.filters.categories:
+            q["category"] = ",".join(self.filters.categories)
+        if self.filters.sources:
+            q["source"] = ",".join(self.filters.sources)
+        return "?" + urlencode(q) if q else ""
+
+    def period(self, today: date) -> Period:
+        return Period.resolve(self.period_key, self.first, self.last, today=today)
+
+    def with_(self, **changes) -> "ViewState":
+        return replace(self, **changes)
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v for v in (value or "").split(",") if v)

@@ -1,0 +1,145 @@
+"""The embedded store: one GeoPackage file (SQLite), spatial work in Shapely.
+
+The file is a valid GeoPackage: QGIS and GeoPandas open its ``units``, ``cases``, ``cameras`` and
+``key_places`` layers. It has no R-tree triggers (they need SpatiaLite functions that Python's
+SQLite lacks), so plain SQL updates work.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import shapely
+import pandas as pd
+from sqlalchemy import DateTime, Float, String, select, text
+from sqlalchemy.ext.compiler import compiles
+
+from data.schema import FEATURE_TABLES, SRID, Geometry, gpkg_blob, metadata, units
+from data.store import Store
+from geo.assign import assign_points
+
+_GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
+_GPKG_VERSION = 10300
+_SQLA_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DateTime text format
+
+_GPKG_DDL = [
+    """CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (
+        srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL,
+        organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT)""",
+    """CREATE TABLE IF NOT EXISTS gpkg_contents (
+        table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
+        description TEXT DEFAULT '', last_change DATETIME NOT NULL
+            DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE,
+        srs_id INTEGER REFERENCES gpkg_spatial_ref_sys(srs_id))""",
+    """CREATE TABLE IF NOT EXISTS gpkg_geometry_columns (
+        table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL,
+        srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+        CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name))""",
+]
+
+_WGS84_WKT = (
+    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+    'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433],AUTHORITY["EPSG","4326"]]'
+)
+
+
+# GeoPackage readers (GDAL, QGIS) know TEXT and REAL, not VARCHAR(n) or 4-byte FLOAT.
+@compiles(String, "sqlite")
+def _text(type_, compiler, **kw):
+    return "TEXT"
+
+
+@compiles(Float, "sqlite")
+def _real(type_, compiler, **kw):
+    return "REAL"
+
+
+def _sqlite_values(series: pd.Series, type_) -> list:
+    """A column as plain Python values stored exactly as SQLAlchemy stores them in SQLite."""
+    if isinstance(type_, Geometry):
+        return [None if v is None else gpkg_blob(v) for v in series.tolist()]
+    if isinstance(type_, DateTime):
+        text = pd.to_datetime(series).dt.strftime(_SQLA_DATETIME)
+        return text.where(series.notna(), None).tolist()
+    values = series.astype(object).where(series.notna(), None).tolist()
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
+
+
+class EmbeddedStore(Store):
+    kind = "embedded"
+
+    def create_schema(self) -> None:
+        """Create the tables and the GeoPackage registry; idempotent."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(f"PRAGMA application_id={_GPKG_APPLICATION_ID}")
+            conn.exec_driver_sql(f"PRAGMA user_version={_GPKG_VERSION}")
+            conn.commit()
+        with self.engine.begin() as conn:
+            for ddl in _GPKG_DDL:
+                conn.exec_driver_sql(ddl)
+            conn.execute(
+                text(
+                    "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES "
+                    "('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', NULL),"
+                    "('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', NULL),"
+                    "('WGS 84 geodetic', :srid, 'EPSG', :srid, :wkt, NULL)"
+                ),
+                {"srid": SRID, "wkt": _WGS84_WKT},
+            )
+            metadata.create_all(conn)
+            for table, geometry_type in FEATURE_TABLES.items():
+                conn.execute(
+                    text(
+                        "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, srs_id)"
+                        " VALUES (:t, 'features', :t, :srid)"
+                    ),
+                    {"t": table, "srid": SRID},
+                )
+                conn.execute(
+                    text(
+                        "INSERT OR IGNORE INTO gpkg_geometry_columns VALUES (:t, 'geom', :g, :srid, 0, 0)"
+                    ),
+                    {"t": table, "g": geometry_type, "srid": SRID},
+                )
+
+        self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the file, so other readers (GDAL, a copy) see it all."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _bulk_insert(self, conn, table, frame: pd.DataFrame) -> None:
+        # Row tuples straight to sqlite3: SQLAlchemy's per-row processing is 5x slower here.
+        columns = [c for c in frame.columns if c in table.c]
+        values = [_sqlite_values(frame[c], table.c[c].type) for c in columns]
+        sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' * len(columns))})")
+        conn.exec_driver_sql(sql, list(zip(*values)))
+
+    def assign_grids(self, wkb_points) -> np.ndarray:
+        leaves = self._leaf_shapes()
+        points = shapely.from_wkb(np.asarray(wkb_points, dtype=object))
+        return assign_points(points, leaves.geometry.to_numpy(), leaves["code"].to_numpy())
+
+    def _leaf_shapes(self) -> gpd.GeoDataFrame:
+        has_child = select(units.c.parent_code).where(units.c.parent_code.isnot(None))
+        query = (
+            select(units.c.code, units.c.geom)
+            .where(units.c.code.not_in(has_child), units.c.geom.isnot(None))
+            .order_by(units.c.code)
+        )
+        return self._shapes(query)
+
+    def unit_shapes(self, codes) -> gpd.GeoDataFrame:
+        query = select(units.c.code, units.c.geom).where(units.c.code.in_(list(codes)))
+        return self._shapes(query.order_by(units.c.code))
+
+    def _shapes(self, query) -> gpd.GeoDataFrame:
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        codes = [r.code for r in rows]
+        geoms = shapely.from_wkb([r.geom for r in rows]) if rows else []
+        return gpd.GeoDataFrame({"code": codes}, geometry=list(geoms), crs=SRID)
+

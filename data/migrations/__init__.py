@@ -1,0 +1,51 @@
+"""Schema migrations for the PostGIS store (Alembic), run from code: no alembic.ini needed.
+
+``upgrade(url)`` brings a database up to the newest revision (``citybrain db upgrade``). A new
+revision is written with :func:`alembic_config` and ``alembic.command.revision(…,
+autogenerate=True)`` against a database at head; it is compared with ``data.schema.metadata``.
+The embedded store does not use migrations: it creates its GeoPackage with ``create_all``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+HERE = Path(__file__).resolve().parent
+
+# Two processes upgrading at once (several app workers starting) take turns on this lock.
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('citybrain-migrations'))"
+
+
+def alembic_config(connection=None) -> Config:
+    """An Alembic configuration for these migrations, bound to ``connection`` when given."""
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_engine(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the PostGIS database behind ``engine`` to ``revision``, in one transaction."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(_LOCK_SQL)
+        command.upgrade(alembic_config(conn), revision)
+
+
+def upgrade(url: str) -> None:
+    """Bring the store at ``url`` up to the newest schema.
+
+    A ``postgresql://`` URL runs the Alembic migrations (creating the ``postgis`` extension if it
+    is missing, which needs a role allowed to). Any other store URL gets its schema created as
+    the store does it itself (the embedded GeoPackage: ``create_all``, idempotent).
+    """
+    from data.store import open_store
+
+    store = open_store(url)
+    try:
+        store.create_schema()
+    finally:
+        store.engine.dispose()

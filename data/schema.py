@@ -1,0 +1,211 @@
+"""The one schema for both stores (SQLAlchemy Core).
+
+Geometry columns are WKB in Python. In PostGIS they are real ``geometry`` columns (SRID 4326);
+in the embedded store they are GeoPackage geometry blobs, so QGIS and GeoPandas open the file.
+
+Every case stores the code of the grid it lies in; ``unit_closure`` links each unit to all of its
+ancestors, so every aggregate for any unit at any depth is one plain ``GROUP BY``.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.types import TypeDecorator, UserDefinedType
+
+SRID = 4326
+
+metadata = MetaData()
+
+
+class _PostGISGeometry(UserDefinedType):
+    cache_ok = True
+
+    def __init__(self, geometry_type: str):
+        self.geometry_type = geometry_type
+
+    def get_col_spec(self, **kw):
+        return f"geometry({self.geometry_type}, {SRID})"
+
+    def bind_expression(self, bindvalue):
+        return func.ST_GeomFromWKB(bindvalue, SRID)
+
+    def column_expression(self, col):
+        return func.ST_AsBinary(col)
+
+
+class Geometry(TypeDecorator):
+    """A geometry column: WKB bytes in and out, whatever the store."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, geometry_type: str = "Geometry"):
+        super().__init__()
+        self.geometry_type = geometry_type
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(_PostGISGeometry(self.geometry_type))
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value, dialect):
+        if value is None or dialect.name == "postgresql":
+            return value
+        return gpkg_blob(value)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "postgresql":
+            return bytes(value)
+        return wkb_from_gpkg(value)
+
+
+# GeoPackage geometry header: magic, version 0, flags (little-endian, no envelope), SRS id.
+_GPKG_HEADER = b"GP\x00\x01" + struct.pack("<i", SRID)
+_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+
+def gpkg_blob(wkb: bytes) -> bytes:
+    """Wrap WKB in a GeoPackage geometry header."""
+    return _GPKG_HEADER + bytes(wkb)
+
+
+def wkb_from_gpkg(blob: bytes) -> bytes:
+    """The WKB inside a GeoPackage geometry blob (any envelope, as other writers may add one)."""
+    blob = bytes(blob)
+    if blob[:2] != b"GP":
+        return blob
+    envelope = _ENVELOPE_BYTES[(blob[3] >> 1) & 0x07]
+    return blob[8 + envelope :]
+
+
+def _timestamps():
+    return Column("updated_at", DateTime, nullable=False, server_default=func.now(), index=True)
+
+
+units = Table(
+    "units",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("parent_code", String(32), ForeignKey("units.code"), index=True),
+    Column("population", Integer),
+    Column("households", Integer),
+    Column("area_km2", Float),
+    Column("staff_full", Integer),
+    Column("staff_part", Integer),
+    Column("geom", Geometry("MultiPolygon")),
+    _timestamps(),
+)
+
+# Each unit with itself (depth 0) and every ancestor (depth = steps up). Rebuilt with the units.
+unit_closure = Table(
+    "unit_closure",
+    metadata,
+    Column("ancestor_code", String(32), ForeignKey("units.code"), primary_key=True),
+    Column("descendant_code", String(32), ForeignKey("units.code"), primary_key=True),
+    Column("depth", Integer, nullable=False),
+    Index("ix_unit_closure_descendant", "descendant_code", "ancestor_code"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("external_id", String(64), nullable=False, unique=True),
+    Column("category", String(32), nullable=False),
+    Column("subcategory", String(32)),
+    Column("source", String(32), nullable=False),
+    Column("reported_at", DateTime, nullable=False, index=True),
+    Column("geom", Geometry("Point")),
+    Column("grid_code", String(32), ForeignKey("units.code")),
+    Column("status", String(16), nullable=False),
+    Column("assigned_at", DateTime),
+    Column("handled_at", DateTime),
+    Column("responded_at", DateTime),
+    Column("closed_at", DateTime),
+    Column("deadline", DateTime),
+    Column("returned_count", Integer, nullable=False, server_default="0"),
+    Column("resolved_level", String(16)),
+    Column("risk_level", String(8)),
+    Column("satisfaction", String(8)),
+    Column("department", String(64)),
+    Column("description", Text),
+    _timestamps(),
+    Index("ix_cases_grid_reported", "grid_code", "reported_at"),
+    Index("ix_cases_grid_open", "grid_code", "status", "deadline"),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(64)),
+    Column("note", Text),
+)
+
+cameras = Table(
+    "cameras",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("geom", Geometry("Point"), nullable=False),
+    Column("heading", Float),
+    Column("fov", Float),
+    Column("range_m", Float),
+    Column("status", String(16), nullable=False),
+    Column("last_seen", DateTime),
+    Column("owner", String(64)),
+    Column("grid_code", String(32), ForeignKey("units.code"), index=True),
+    _timestamps(),
+)
+
+key_places = Table(
+    "key_places",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("geom", Geometry("Geometry"), nullable=False),
+    Column("grid_code", String(32), ForeignKey("units.code"), index=True),
+    _timestamps(),
+)
+
+survey_indicators = Table(
+    "survey_indicators",
+    metadata,
+    Column("unit_code", String(32), ForeignKey("units.code"), primary_key=True),
+    Column("indicator", String(32), primary_key=True),
+    Column("period_start", DateTime, primary_key=True),
+    Column("period_end", DateTime, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("source", String(100)),
+)
+
+# Tables with a geometry column, registered as GeoPackage feature layers in the embedded store.
+FEATURE_TABLES = {
+    "units": "MULTIPOLYGON",
+    "cases": "POINT",
+    "cameras": "POINT",
+    "key_places": "GEOMETRY",
+}

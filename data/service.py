@@ -1,0 +1,160 @@
+"""What screens and the API ask for, cached by (question, data version).
+
+A hundred wall screens showing the same view cost one query per data change: every answer is
+cached under a key that carries the data version, and the version itself is looked up at most
+once every couple of seconds. Boundaries are cached per unit and units version, encoded once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard.indicators import INDICATORS, compute
+from dashboard.viewstate import Filters, Period, local_now
+from data import queries
+from data.store import Store
+from geo.geojson import dumps, feature_collection
+from geo.simplify import simplify_children
+
+_VERSION_TTL_SECONDS = 2.0
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not be reached; screens keep their last good data."""
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """A unit's children as GeoJSON, ready to send, with the bounds that fit them."""
+
+    collection: dict  # GeoJSON FeatureCollection; properties code, name, level
+    body: bytes  # the same, compressed with gzip, for the browser
+    etag: str
+    bounds: tuple[float, float, float, float]
+
+
+class CityData:
+    def __init__(self, store: Store, cache, *, intervention_minutes: int = 60,
+                 timezone: str = "Asia/Shanghai", cache_seconds: int = 600):
+        self.store = store
+        self.cache = cache
+        self.intervention_seconds = intervention_minutes * 60
+        self.timezone = timezone
+        self.cache_seconds = cache_seconds
+        self._version: tuple[float, str] | None = None
+        self._geometry: OrderedDict = OrderedDict()
+
+    # --- version and caching --------------------------------------------------------------------
+
+    def version(self, *, fresh: bool = False) -> str:
+        """The data version, re-read from the store at most every two seconds."""
+        now = time.monotonic()
+        if fresh or self._version is None or now - self._version[0] > _VERSION_TTL_SECONDS:
+            self._version = (now, self._query(queries.data_version))
+        return self._version[1]
+
+    def now(self) -> datetime:
+        return local_now(self.timezone)
+
+    def _query(self, fn, **kwargs):
+        try:
+            with self.store.engine.connect() as conn:
+                return fn(conn, **kwargs)
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+
+    def _cached(self, name: str, fn, **kwargs):
+        key = "cb:" + hashlib.sha1(repr((name, self.version(), sorted(kwargs.items()))).encode()).hexdigest()
+        value = self.cache.get(key)
+        if value is None:
+            value = self._query(fn, **kwargs)
+            self.cache.set(key, value, timeout=self.cache_seconds)
+        return value
+
+    # --- the hierarchy --------------------------------------------------------------------------
+
+    def unit(self, code: str) -> dict | None:
+        return self._cached("unit", queries.unit, code=code)
+
+    def roots(self) -> list[dict]:
+        return self._cached("roots", queries.roots)
+
+    def ancestors(self, code: str) -> list[dict]:
+        return self._cached("ancestors", queries.ancestors, code=code)
+
+    def children(self, code: str) -> list[dict]:
+        return self._cached("children", queries.children, code=code)
+
+    # --- indicators -----------------------------------------------------------------------------
+
+    def _counts(self, code: str, period: Period, filters: Filters, by_children: bool) -> pd.DataFrame:
+        # "Now" (for overdue) moves by the minute: within a minute one answer serves every screen.
+        now = self.now().replace(second=0, microsecond=0)
+        return self._cached(
+            "counts", queries.counts, unit_code=code, start=period.start, end=period.end, now=now,
+            filters=filters, intervention_seconds=self.intervention_seconds, by_children=by_children,
+        )
+
+    def kpis(self, code: str, period: Period, filters: Filters = Filters()) -> dict:
+        """``{"counts": {...}, "values": {indicator: value or None}}`` for one unit."""
+        counts = self._counts(code, period, filters, by_children=False)
+        row = counts.iloc[0].to_dict() if len(counts) else {}
+        return {"counts": row, "values": compute(row)}
+
+    def children_kpis(self, code: str, period: Period, filters: Filters = Filters()) -> pd.DataFrame:
+        """One row per child: code, name, level, every count and every indicator value."""
+        counts = self._counts(code, period, filters, by_children=True)
+        kids = pd.DataFrame(self.children(code), columns=["code", "name", "level"]).set_index("code")
+        values = pd.DataFrame([compute(row) for _, row in counts.iterrows()], index=counts.index,
+                              columns=list(INDICATORS))
+        # A count that is also an indicator (受理, 超期) is one column, not two.
+        values = values.drop(columns=[c for c in values.columns if c in counts.columns])
+        return kids.join(counts).join(values).reset_index()
+
+    def trend(self, code: str, last_day, filters: Filters = Filters(), days: int = 30) -> pd.Series:
+        end = datetime.combine(last_day + timedelta(days=1), datetime.min.time())
+        return self._cached("trend", queries.daily_counts, unit_code=code,
+                            start=end - timedelta(days=days), end=end, filters=filters)
+
+    def categories(self, code: str, period: Period, filters: Filters = Filters()) -> pd.Series:
+        return self._cached("categories", queries.category_counts, unit_code=code,
+                            start=period.start, end=period.end, filters=filters)
+
+    def recent_cases(self, code: str, period: Period, filters: Filters = Filters(), limit: int = 50):
+        return self._cached("recent", queries.recent_cases, unit_code=code, start=period.start,
+                            end=period.end, filters=filters, limit=limit)
+
+    # --- geometry -------------------------------------------------------------------------------
+
+    def children_geometry(self, code: str) -> Geometry | None:
+        """The unit's children, simplified together; a leaf unit gets its own shape instead."""
+        key = (code, self.version().split("|")[2])  # the units part of the version
+        if key in self._geometry:
+            self._geometry.move_to_end(key)
+            return self._geometry[key]
+        unit = self.unit(code)
+        if unit is None:
+            return None
+        kids = self.children(code)
+        members = kids or [unit]
+        shapes = self.store.unit_shapes([m["code"] for m in members]).set_index("code")
+        shapes = shapes.reindex([m["code"] for m in members])
+        parent = self.store.unit_shapes([code]).geometry.iloc[0]
+        geoms = simplify_children(shapes.geometry.to_numpy(), parent.bounds)
+        collection = feature_collection(
+            geoms, [{"code": m["code"], "name": m["name"], "level": m["level"]} for m in members]
+        )
+        body = gzip.compress(dumps(collection).encode(), compresslevel=6)
+        geometry = Geometry(collection, body, hashlib.sha1(body).hexdigest()[:16], tuple(parent.bounds))
+        self._geometry[key] = geometry
+        while len(self._geometry) > 256:
+            self._geometry.popitem(last=False)
+        return geometry

@@ -1,0 +1,46 @@
+"""The few SQL expressions whose spelling differs between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, String
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class seconds_between(FunctionElement):
+    """Seconds from the first timestamp to the second (NULL when either is NULL)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element, compiler, **kw):
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_pg(element, compiler, **kw):
+    start, end = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+
+
+class day_of(FunctionElement):
+    """The calendar day of a timestamp, as 'YYYY-MM-DD' text on both stores."""
+
+    type = String()
+    inherit_cache = True
+    name = "day_of"
+
+
+@compiles(day_of, "sqlite")
+def _day_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(day_of, "postgresql")
+def _day_pg(element, compiler, **kw):
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
+

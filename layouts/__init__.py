@@ -1,0 +1,1 @@
+"""Pure functions that build component trees and figures. No data access happens here."""

@@ -1,0 +1,133 @@
+"""Plotly figures for the wall screen: the unit map, the 30-day trend, the category breakdown."""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+from dash import Patch
+
+from dashboard import strings, theme
+from dashboard.indicators import INDICATORS
+from geo.viewport import fit_bounds
+
+# Trace order on the map: a flat base layer (always clickable), the values, case points.
+BASE, VALUES, POINTS = 0, 1, 2
+
+
+def map_style(tile_url: str = "", attribution: str = "") -> dict:
+    """A MapLibre style that fetches nothing, unless an intranet tile URL is configured.
+
+    It has no glyphs or sprite, so no layer can reach a public font server.
+    """
+    style = {
+        "version": 8,
+        "sources": {},
+        "layers": [{"id": "background", "type": "background",
+                    "paint": {"background-color": theme.BACKGROUND}}],
+    }
+    if tile_url:
+        style["sources"]["intranet"] = {"type": "raster", "tiles": [tile_url], "tileSize": 256,
+                                        "attribution": attribution}
+        style["layers"].append({"id": "intranet", "type": "raster", "source": "intranet",
+                                "paint": {"raster-opacity": 0.55}})
+    return style
+
+
+def _values(metric: str, rows: list[dict]):
+    ind = INDICATORS[metric]
+    z = [_nan(r.get(metric)) for r in rows]
+    text = [strings.MAP_HOVER_VALUE.format(label=ind.label, value=ind.format(r.get(metric))) for r in rows]
+    finite = [v for v in z if not math.isnan(v)]
+    zmin, zmax = (min(finite), max(finite)) if finite else (0, 1)
+    if zmax == zmin:
+        zmax = zmin + 1
+    scale = theme.SCALE_BAD_HIGH if not ind.higher_is_better else theme.SCALE_GOOD_HIGH
+    return z, text, zmin, zmax, scale
+
+
+def unit_map(*, geojson_url: str, rows: list[dict], metric: str, bounds, drill_key: str,
+             style: dict, points: list[dict] | None = None) -> go.Figure:
+    """The children of the current unit coloured by ``metric``; ``rows`` carry code, name, metric.
+
+    At a grid (no children) ``rows`` is the grid itself and ``points`` its cases.
+    """
+    codes = [r["code"] for r in rows]
+    names = [r["name"] for r in rows]
+    z, text, zmin, zmax, scale = _values(metric, rows)
+    fig = go.Figure()
+    fig.add_trace(go.Choroplethmap(
+        geojson=geojson_url, featureidkey="properties.code", locations=codes, z=[0] * len(codes),
+        colorscale=[[0, theme.PANEL], [1, theme.PANEL]], showscale=False, hoverinfo="skip",
+        marker={"line": {"color": theme.BOUNDARY, "width": 1.2}},
+    ))
+    fig.add_trace(go.Choroplethmap(
+        geojson=geojson_url, featureidkey="properties.code", locations=codes, z=z,
+        zmin=zmin, zmax=zmax, colorscale=scale, customdata=names, text=text,
+        hovertemplate="<b>%{customdata}</b><br>%{text}<extra></extra>",
+        marker={"line": {"color": theme.BOUNDARY, "width": 1.2}, "opacity": 0.82},
+        colorbar={"title": {"text": INDICATORS[metric].label}, "thickness": 14, "len": 0.5,
+                  "x": 0.99, "xanchor": "right", "y": 0.04, "yanchor": "bottom",
+                  "bgcolor": "rgba(5,13,26,0.6)"},
+    ))
+    if points is not None:
+        fig.add_trace(go.Scattermap(
+            lon=[p["lon"] for p in points], lat=[p["lat"] for p in points], mode="markers",
+            marker={"size": 11, "color": [theme.STATUS_COLORS.get(p["status"], theme.ACCENT)
+                                          for p in points]},
+            customdata=[[p["category"], p["status"], p["reported_at"]] for p in points],
+            hovertemplate="%{customdata[0]} · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+        ))
+    view = fit_bounds(bounds)
+    fig.update_layout(
+        template=theme.TEMPLATE, map={"style": style, **view}, showlegend=False,
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        # A new unit resets the view; a refresh of the same unit keeps the user's pan and zoom.
+        uirevision=drill_key,
+    )
+    return fig
+
+
+def map_values_patch(rows: list[dict], metric: str) -> Patch:
+    """Only the values of the map, for a refresh or a metric change at the same unit."""
+    z, text, zmin, zmax, scale = _values(metric, rows)
+    patch = Patch()
+    patch["data"][VALUES]["z"] = z
+    patch["data"][VALUES]["text"] = text
+    patch["data"][VALUES]["zmin"] = zmin
+    patch["data"][VALUES]["zmax"] = zmax
+    patch["data"][VALUES]["colorscale"] = scale
+    patch["data"][VALUES]["colorbar"]["title"]["text"] = INDICATORS[metric].label
+    return patch
+
+
+def trend_figure(days: list[str], values: list[int]) -> go.Figure:
+    fig = go.Figure(go.Scatter(
+        x=days, y=values, mode="lines+markers", line={"color": theme.ACCENT, "width": 3},
+        marker={"size": 5}, fill="tozeroy", fillcolor="rgba(51,209,255,0.15)",
+        hovertemplate="%{x}<br>%{y} " + strings.CASES_AXIS + "<extra></extra>",
+    ))
+    fig.update_layout(template=theme.TEMPLATE, margin={"l": 48, "r": 12, "t": 8, "b": 36},
+                      xaxis={"tickformat": "%m-%d", "nticks": 6, "type": "date"},
+                      yaxis={"rangemode": "tozero", "nticks": 5})
+    return fig
+
+
+def category_figure(categories: list[str], values: list[int]) -> go.Figure:
+    pairs = list(zip(categories, values))[::-1]  # largest on top
+    fig = go.Figure(go.Bar(
+        x=[v for _, v in pairs], y=[c for c, _ in pairs], orientation="h",
+        marker={"color": [theme.CATEGORY_COLORS[i % len(theme.CATEGORY_COLORS)]
+                          for i in range(len(pairs))][::-1]},
+        text=[f"{v:,}" for _, v in pairs], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}：%{x} " + strings.CASES_AXIS + "<extra></extra>",
+    ))
+    fig.update_layout(template=theme.TEMPLATE, margin={"l": 90, "r": 56, "t": 4, "b": 24},
+                      xaxis={"showgrid": False, "showticklabels": False}, bargap=0.28)
+    if not pairs:
+        fig.add_annotation(text=strings.NO_CASES, showarrow=False, font={"color": theme.MUTED})
+    return fig
+
+
+def _nan(value) -> float:
+    return float("nan") if value is None else float(value)

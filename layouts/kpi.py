@@ -1,0 +1,45 @@
+"""KPI cards: a big number, its name, its definition on hover, and the change on last period."""
+
+from __future__ import annotations
+
+from dash import html
+
+from dashboard import strings
+from dashboard.indicators import INDICATORS, KPI_CARDS
+
+# Snapshots ("now") have no previous period to compare with.
+_SNAPSHOTS = {"overdue", "camera_online_rate"}
+
+
+def kpi_cards(values: dict, previous: dict) -> list[html.Div]:
+    return [_card(key, values.get(key), previous.get(key)) for key in KPI_CARDS]
+
+
+def _card(key: str, value, previous) -> html.Div:
+    ind = INDICATORS[key]
+    return html.Div(
+        className="kpi",
+        title=ind.definition,
+        id={"type": "kpi", "key": key},
+        children=[
+            html.Div(ind.label, className="kpi-label"),
+            html.Div(ind.format(value), className="kpi-value"),
+            html.Div(_delta(key, value, previous), className="kpi-delta"),
+        ],
+    )
+
+
+def _delta(key: str, value, previous):
+    ind = INDICATORS[key]
+    if key in _SNAPSHOTS:
+        return strings.REALTIME
+    if value is None or previous is None or (ind.kind != "rate" and not previous):
+        return strings.NO_PREVIOUS
+    if ind.kind == "rate":
+        change, text = (value - previous) * 100, strings.PREVIOUS_DELTA_POINTS
+    else:
+        change, text = (value - previous) / previous * 100, strings.PREVIOUS_DELTA
+    arrow = strings.UP if change > 0.05 else strings.DOWN if change < -0.05 else strings.FLAT
+    good = (change > 0) == ind.higher_is_better
+    label = text.format(arrow=arrow, value=f"{abs(change):.1f}" + ("" if ind.kind == "rate" else "%"))
+    return html.Span(label, className="good" if good or arrow == strings.FLAT else "bad")

@@ -1,0 +1,113 @@
+"""The wall-screen page skeleton: a 16:9 grid of header, KPI row, side panels and the map."""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from dashboard import ids, strings, vocab
+from dashboard.indicators import INDICATORS, MAP_METRICS
+from dashboard.theme import GRAPH_CONFIG
+from dashboard.viewstate import PERIOD_KEYS
+
+
+def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
+    return html.Div(
+        className="screen",
+        children=[
+            dcc.Location(id=ids.URL, refresh=False),
+            dcc.Interval(id=ids.REFRESH, interval=refresh_seconds * 1000),
+            dcc.Interval(id=ids.CLOCK + "-tick", interval=1000),
+            dcc.Store(id=ids.DATA_VERSION),
+            dcc.Store(id=ids.MAP_UNIT),
+            dcc.Store(id=ids.TIMEZONE, data=timezone),
+            _header(),
+            html.Div(id=ids.ERROR, className="banner", hidden=True),
+            html.Div(id=ids.KPI_ROW, className="kpi-row"),
+            html.Div(
+                className="body",
+                children=[
+                    html.Div(className="side", children=[
+                        _panel(strings.TREND_TITLE, dcc.Graph(id=ids.TREND, config=GRAPH_CONFIG,
+                                                             className="chart")),
+                        _panel(strings.CATEGORY_TITLE, dcc.Graph(id=ids.CATEGORIES, config=GRAPH_CONFIG,
+                                                                className="chart")),
+                    ]),
+                    html.Div(className="map-panel", children=[
+                        dcc.Graph(id=ids.MAP, config={**GRAPH_CONFIG, "scrollZoom": True},
+                                  className="map"),
+                    ]),
+                    html.Div(className="side", children=[
+                        html.Div(className="panel ranking-panel", children=[
+                            html.H3(id=ids.RANKING_TITLE, className="panel-title"),
+                            html.Div(id=ids.RANKING, className="ranking"),
+                        ]),
+                    ]),
+                ],
+            ),
+        ],
+    )
+
+
+def _header() -> html.Header:
+    return html.Header(
+        className="header",
+        children=[
+            html.Div(className="brand", children=[
+                html.H1(strings.APP_TITLE),
+                html.Nav(id=ids.BREADCRUMB, className="breadcrumb"),
+            ]),
+            html.Div(className="controls", children=[
+                dcc.RadioItems(
+                    id=ids.PERIOD,
+                    options=[{"label": strings.PERIODS[k], "value": k} for k in PERIOD_KEYS],
+                    className="periods", inline=True,
+                ),
+                dcc.DatePickerRange(
+                    id=ids.DATE_RANGE, display_format="YYYY-MM-DD", className="dates",
+                    start_date_placeholder_text=strings.DATE_START,
+                    end_date_placeholder_text=strings.DATE_END,
+                ),
+                dcc.Dropdown(
+                    id=ids.METRIC, clearable=False, searchable=False, className="select metric",
+                    options=[{"label": INDICATORS[k].label, "value": k} for k in MAP_METRICS],
+                ),
+                dcc.Dropdown(
+                    id=ids.CATEGORY, multi=True, searchable=False, className="select",
+                    placeholder=strings.CATEGORY_PLACEHOLDER,
+                    options=[{"label": c, "value": c} for c in vocab.CATEGORIES],
+                ),
+                dcc.Dropdown(
+                    id=ids.SOURCE, multi=True, searchable=False, className="select",
+                    placeholder=strings.SOURCE_PLACEHOLDER,
+                    options=[{"label": s, "value": s} for s in vocab.SOURCES],
+                ),
+            ]),
+            html.Div(className="status", children=[
+                html.Div(id=ids.CLOCK, className="clock"),
+                html.Div(id=ids.UPDATED, className="updated"),
+                html.Div(id=ids.STALE, className="stale", hidden=True),
+            ]),
+        ],
+    )
+
+
+def _panel(title: str, body) -> html.Div:
+    return html.Div(className="panel", children=[html.H3(title, className="panel-title"), body])
+
+
+def breadcrumb(chain: list[dict], href_for) -> list:
+    """Links up the chain; the last item (the current unit) is plain text."""
+    items = []
+    for i, unit in enumerate(chain):
+        if i:
+            items.append(html.Span("›", className="sep"))
+        if i < len(chain) - 1:
+            items.append(dcc.Link(unit["name"], href=href_for(unit["code"]), className="crumb"))
+        else:
+            items.append(html.Span(unit["name"], className="crumb current"))
+    return items
+
+
+def banner(message: str | None):
+    """Children and hidden flag of the error banner."""
+    return (message or "", message is None)

@@ -1,0 +1,62 @@
+"""Shared fixtures: generated demo cities on each store, and the rule that CI skips nothing.
+
+Tests that need infrastructure (PostGIS, Chromium) skip with a loud reason where this machine
+cannot provide it; with ``CI=true`` such a skip fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import pytest
+
+from data.demo import Progress, generate
+from data.store import open_store
+
+# Every test city ends at the same moment, so its numbers are the same on every run and store.
+DEMO_END = datetime(2026, 11, 20, 15, 30)
+DEMO_SEED = 7
+DEMO_SCALE = 0.05
+
+INFRA_SKIP_PREFIX = "需要基础设施 infrastructure missing:"
+
+
+def skip_infra(reason: str):
+    """Skip for missing infrastructure; CI turns this into a failure (see the hook below)."""
+    pytest.skip(f"{INFRA_SKIP_PREFIX} {reason}")
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and os.environ.get("CI", "").lower() == "true":
+        message = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if INFRA_SKIP_PREFIX in message:
+            report.outcome = "failed"
+            report.longrepr = f"CI=true: an infrastructure skip is a failure here. {message}"
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = terminalreporter.stats.get("skipped", [])
+    infra = [r for r in skipped if INFRA_SKIP_PREFIX in str(r.longrepr)]
+    if infra:
+        terminalreporter.section("SKIPPED FOR MISSING INFRASTRUCTURE", sep="!", red=True, bold=True)
+        for r in infra[:5]:
+            terminalreporter.write_line(str(r.longrepr[-1] if isinstance(r.longrepr, tuple) else r.longrepr))
+
+
+@pytest.fixture(scope="session")
+def embedded_demo(tmp_path_factory):
+    """A small generated demo city in an embedded GeoPackage store (read-only for tests)."""
+    path = tmp_path_factory.mktemp("embedded") / "demo.gpkg"
+    store = open_store(f"sqlite:///{path}")
+    store.create_schema()
+    generate(store, seed=DEMO_SEED, scale=DEMO_SCALE, end=DEMO_END, progress=Progress(open(os.devnull, "w")))
+    return store
+
+
+@pytest.fixture
+def empty_embedded(tmp_path):
+    """A fresh, empty embedded store for tests that write."""
+    store = open_store(f"sqlite:///{tmp_path / 'empty.gpkg'}")
+    store.create_schema()
+    return store
