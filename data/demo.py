@@ -291,7 +291,7 @@ def _cases(rng, units, places, n: int, end: datetime):
 
     # When: day weighted by weekday and a slow upward drift, hour by the daily profile.
     days = pd.date_range(start.date(), end.date(), freq="D")
-    day_w = _WEEKDAY[days.dayofweek] * np.linspace(0.92, 1.08, len(days))
+    day_w = _WEEKDAY[days.day_of_week] * np.linspace(0.92, 1.08, len(days))
     day = rng.choice(len(days), n, p=day_w / day_w.sum())
     hour = rng.choice(24, n, p=_HOURLY / _HOURLY.sum())
     reported = (days.to_numpy()[day] + hour * np.timedelta64(1, "h")
@@ -301,7 +301,7 @@ def _cases(rng, units, places, n: int, end: datetime):
     # crossings, public order around stations and squares; the rest follows population.
     xy = _sample_in_grids(rng, grids, grids.population.to_numpy(float), n)
     rng.shuffle(xy)
-    old_housing = random_points_in(grids.unary_union, 12, rng, lambda x, y: _density(x, y) / 1.06)
+    old_housing = random_points_in(grids.union_all(), 12, rng, lambda x, y: _density(x, y) / 1.06)
     hot = {
         vocab.DISPUTE: (0.5, np.vstack([places.loc[places.kind == "农贸市场", ["x", "y"]].to_numpy(),
                                         old_housing]), 0.35),
