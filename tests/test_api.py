@@ -1,0 +1,141 @@
+"""The JSON API against the generated demo city on the embedded store."""
+
+import gzip
+import json
+
+import pytest
+
+from app import create_app
+from dashboard.indicators import INDICATORS
+from dashboard.settings import Settings
+from dashboard.viewstate import Period, local_now
+from data import queries
+from tests.conftest import DEMO_END
+
+FROM, TO = "2026-10-22", "2026-11-20"
+PERIOD = f"from={FROM}&to={TO}"
+
+
+@pytest.fixture(scope="module")
+def client(embedded_demo):
+    app = create_app(Settings(db=embedded_demo.engine.url.database))
+    return app.server.test_client()
+
+
+@pytest.fixture(scope="module")
+def tree(embedded_demo):
+    """A path of codes from the city down to a grid, one per level."""
+    with embedded_demo.engine.connect() as conn:
+        path = [queries.roots(conn)[0]]
+        while kids := queries.children(conn, path[-1]["code"]):
+            path.append(kids[0])
+    return path
+
+
+def _expected_counts(store, code, by_children=False):
+    period = Period.resolve("custom", FROM, TO, today=DEMO_END.date())
+    with store.engine.connect() as conn:
+        now = local_now().replace(second=0, microsecond=0)
+        return queries.counts(conn, unit_code=code, start=period.start, end=period.end, now=now,
+                              by_children=by_children)
+
+
+def test_healthz(client):
+    reply = client.get("/healthz")
+    assert reply.status_code == 200
+    assert reply.json["status"] == "ok" and reply.json["store"] == "embedded" and reply.json["version"]
+
+
+def test_roots(client, tree):
+    reply = client.get("/api/v1/units")
+    assert reply.status_code == 200
+    assert [u["code"] for u in reply.json["units"]] == [tree[0]["code"]]
+    assert "临江市".encode() in reply.data  # readable Chinese, not \\u escapes
+
+
+def test_unit_with_parent_chain_and_kpis_at_every_level(client, tree, embedded_demo):
+    for depth, unit in enumerate(tree):
+        reply = client.get(f"/api/v1/units/{unit['code']}?{PERIOD}")
+        assert reply.status_code == 200, reply.json
+        body = reply.json
+        assert body["unit"]["code"] == unit["code"] and body["level"] == unit["level"]
+        assert [p["code"] for p in body["parents"]] == [u["code"] for u in tree[:depth]]
+        assert body["period"] == {"key": "custom", "from": FROM, "to": TO}
+        expected = _expected_counts(embedded_demo, unit["code"]).iloc[0]
+        assert body["counts"]["accepted"] == expected.accepted
+        kpi = body["kpis"]["closure_rate"]
+        assert kpi["label"] == "办结率" and kpi["definition"]
+        value = INDICATORS["closure_rate"].value(expected)
+        assert kpi["value"] == pytest.approx(value) if value is not None else kpi["value"] is None
+        assert kpi["display"] == INDICATORS["closure_rate"].format(value)
+
+
+def test_children_with_kpis(client, tree, embedded_demo):
+    city = tree[0]["code"]
+    reply = client.get(f"/api/v1/units/{city}/children?{PERIOD}")
+    assert reply.status_code == 200
+    children = reply.json["children"]
+    expected = _expected_counts(embedded_demo, city, by_children=True)
+    assert [c["code"] for c in children] == list(expected.index)
+    assert [c["kpis"]["accepted"]["value"] for c in children] == list(expected.accepted)
+    total = client.get(f"/api/v1/units/{city}?{PERIOD}").json["counts"]["accepted"]
+    assert sum(c["kpis"]["accepted"]["value"] for c in children) == total
+
+
+def test_grid_has_no_children(client, tree):
+    reply = client.get(f"/api/v1/units/{tree[-1]['code']}/children?{PERIOD}")
+    assert reply.status_code == 200 and reply.json["children"] == []
+
+
+def test_children_geojson_carries_the_metric(client, tree):
+    district = tree[1]["code"]
+    reply = client.get(f"/api/v1/units/{district}/children.geojson?metric=closure_rate&{PERIOD}")
+    assert reply.status_code == 200 and reply.mimetype == "application/geo+json"
+    features = reply.json["features"]
+    listed = client.get(f"/api/v1/units/{district}/children?{PERIOD}").json["children"]
+    assert [f["properties"]["code"] for f in features] == [c["code"] for c in listed]
+    for feature, child in zip(features, listed):
+        assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+        assert feature["properties"]["metric"] == "closure_rate"
+        assert feature["properties"]["value"] == child["kpis"]["closure_rate"]["value"]
+
+
+def test_map_geometry_is_gzipped_and_cacheable(client, tree):
+    reply = client.get(f"/geo/{tree[0]['code']}.geojson", headers={"Accept-Encoding": "gzip"})
+    assert reply.status_code == 200 and reply.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in reply.headers["Cache-Control"]
+    collection = json.loads(gzip.decompress(reply.data))
+    assert len(collection["features"]) == len(client.get("/api/v1/units/" + tree[0]["code"] +
+                                                          "/children").json["children"])
+    again = client.get(f"/geo/{tree[0]['code']}.geojson", headers={"If-None-Match": reply.headers["ETag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/units/nope",
+    "/api/v1/units/nope/children",
+    "/api/v1/units/nope/children.geojson",
+    "/geo/nope.geojson",
+])
+def test_unknown_code_is_404_with_a_message(client, url):
+    reply = client.get(url)
+    assert reply.status_code == 404
+    assert "nope" in reply.json["error"]
+
+
+@pytest.mark.parametrize("query,fragment", [
+    ("from=2026-13-01&to=2026-11-20", "from"),
+    ("from=2026-11-01", "from 与 to"),
+    ("from=2026-11-20&to=2026-11-01", "早于"),
+    ("period=fortnight", "period"),
+    ("category=天气", "category"),
+])
+def test_bad_parameters_are_400_with_a_message(client, tree, query, fragment):
+    reply = client.get(f"/api/v1/units/{tree[0]['code']}?{query}")
+    assert reply.status_code == 400
+    assert fragment in reply.json["error"]
+
+
+def test_bad_metric_is_400(client, tree):
+    reply = client.get(f"/api/v1/units/{tree[0]['code']}/children.geojson?metric=nonsense")
+    assert reply.status_code == 400 and "metric" in reply.json["error"]
