@@ -153,15 +153,14 @@ def sync_state(trigger, search, period, start, end, metric, categories, sources,
             new = state.with_(period_key="custom", first=first, last=last)
         else:
             new = state.with_(period_key=period, first=None, last=None)
-        return ("/" + new.to_query() if new.to_query() else "", *_controls(new, today))
+        return (new.to_query(), *_controls(new, today))
     else:
         try:
             filters = Filters(tuple(categories or ()), tuple(sources or ()))
         except BadRequest:
             raise PreventUpdate from None
         new = state.with_(metric=metric or state.metric, filters=filters)
-    query = new.to_query()
-    return (query or "", *([no_update] * _CONTROL_OUTPUTS))
+    return (new.to_query(), *([no_update] * _CONTROL_OUTPUTS))
 
 
 def _controls(state: ViewState, today: date) -> tuple:

@@ -141,7 +141,7 @@ class ViewState:
             q["category"] = ",".join(self.filters.categories)
         if self.filters.sources:
             q["source"] = ",".join(self.filters.sources)
-        return "?" + urlencode(q) if q else ""
+        return "?" + urlencode(q, safe=",") if q else ""
 
     def period(self, today: date) -> Period:
         return Period.resolve(self.period_key, self.first, self.last, today=today)

@@ -1,0 +1,98 @@
+"""The wall screen's decisions, called as plain functions (no browser): URL sync and view model."""
+
+from datetime import date
+
+import pytest
+from dash import no_update
+from dash.exceptions import PreventUpdate
+from flask_caching import Cache
+from flask import Flask
+
+from callbacks.wallscreen import sync_state, view_model
+from dashboard import ids, strings
+from dashboard.viewstate import Filters, ViewState
+from data.service import CityData
+
+TODAY = date(2026, 11, 20)
+
+
+def _sync(trigger, search="", period="30d", start=None, end=None, metric="accepted", cats=None,
+          srcs=None, click=None, exists=lambda c: True):
+    return sync_state(trigger, search, period, start, end, metric, cats, srcs, click, today=TODAY,
+                      unit_exists=exists)
+
+
+def test_on_load_the_url_sets_the_controls():
+    out = _sync(None, "?unit=990102&period=custom&from=2026-11-01&to=2026-11-10&metric=overdue"
+                      "&category=治安")
+    assert out[0] is no_update
+    assert out[1:] == ("custom", "2026-11-01", "2026-11-10", {}, "overdue", ["治安"], [])
+
+
+def test_named_period_hides_the_date_range():
+    out = _sync(ids.URL, "?period=7d")
+    assert out[1:5] == ("7d", "2026-11-14", "2026-11-20", {"display": "none"})
+
+
+def test_map_click_drills_and_keeps_the_rest_of_the_state():
+    click = {"points": [{"location": "990102001"}]}
+    out = _sync(ids.MAP, "?unit=990102&period=7d", click=click)
+    assert out[0] == "?unit=990102001&period=7d"
+    assert all(v is no_update for v in out[1:])
+
+
+def test_click_on_unknown_or_current_unit_does_nothing():
+    with pytest.raises(PreventUpdate):
+        _sync(ids.MAP, "?unit=990102", click={"points": [{"location": "990102"}]})
+    with pytest.raises(PreventUpdate):
+        _sync(ids.MAP, "?unit=990102", click={"points": [{"location": "x"}]}, exists=lambda c: False)
+    with pytest.raises(PreventUpdate):
+        _sync(ids.MAP, "?unit=990102", click={"points": [{"lon": 1, "lat": 2}]})  # a case point
+
+
+def test_choosing_custom_fills_a_default_range():
+    out = _sync(ids.PERIOD, "?unit=990102", period="custom")
+    assert out[0] == "?unit=990102&period=custom&from=2026-10-22&to=2026-11-20"
+    assert out[2:5] == ("2026-10-22", "2026-11-20", {})
+
+
+def test_filters_and_metric_write_the_url():
+    out = _sync(ids.CATEGORY, "?unit=990102", metric="closure_rate", cats=["矛盾纠纷"], srcs=["企业"])
+    state = ViewState.from_query(out[0])
+    assert (state.unit, state.metric) == ("990102", "closure_rate")
+    assert state.filters == Filters(("矛盾纠纷",), ("企业",))
+
+
+@pytest.fixture(scope="module")
+def data(embedded_demo):
+    cache = Cache(Flask(__name__), config={"CACHE_TYPE": "SimpleCache"})
+    return CityData(embedded_demo, cache)
+
+
+def test_view_model_for_the_city(data):
+    vm = view_model(data, "?period=custom&from=2026-10-22&to=2026-11-20")
+    assert vm["unit"]["level"] == "city" and [u["level"] for u in vm["chain"]] == ["city"]
+    assert len(vm["children"]) == len(data.children(vm["unit"]["code"])) > 1
+    assert vm["points"] is None
+    assert vm["kpis"]["accepted"] == sum(c["accepted"] for c in vm["children"])
+    assert len(vm["trend"]) == 30 and vm["trend"].sum() > 0
+    assert vm["categories"].sum() == vm["kpis"]["accepted"]
+    assert len(vm["geometry"].collection["features"]) == len(vm["children"])
+
+
+def test_view_model_at_a_grid_has_its_cases(data):
+    code = data.roots()[0]["code"]
+    while kids := data.children(code):
+        code = kids[-1]["code"]
+    vm = view_model(data, f"?unit={code}&period=year")
+    assert vm["children"] == [] and vm["map_rows"][0]["code"] == code
+    assert len(vm["chain"]) == 5
+    assert len(vm["points"]) == len(vm["recent"]) > 0
+
+
+@pytest.mark.parametrize("search,message", [
+    ("?unit=nope", strings.UNKNOWN_UNIT.format(code="nope")),
+    ("?period=fortnight", "period='fortnight'"),
+])
+def test_view_model_explains_bad_links(data, search, message):
+    assert message in view_model(data, search)["error"]
