@@ -105,8 +105,15 @@ class CityData:
 
     def kpis(self, code: str, period: Period, filters: Filters = Filters()) -> dict:
         """``{"counts": {...}, "values": {indicator: value or None}}`` for one unit."""
-        counts = self._counts(code, period, filters, by_children=False)
-        row = counts.iloc[0].to_dict() if len(counts) else {}
+        if self.children(code):
+            # Children tile their parent in the hierarchy, so the parent's counts are their sums:
+            # one query serves the ranking and the KPI cards.
+            kids = self._counts(code, period, filters, by_children=True)
+            row = kids.drop(columns="population").sum().to_dict()
+            row["population"] = (self.unit(code) or {}).get("population")
+        else:
+            counts = self._counts(code, period, filters, by_children=False)
+            row = counts.iloc[0].to_dict() if len(counts) else {}
         return {"counts": row, "values": compute(row)}
 
     def children_kpis(self, code: str, period: Period, filters: Filters = Filters()) -> pd.DataFrame:
