@@ -115,7 +115,7 @@ def register(app, data: CityData, settings) -> None:
         return (
             page.breadcrumb(vm["chain"], href),
             "", True,
-            kpi.kpi_cards(vm["kpis"], vm["previous"]),
+            kpi.kpi_cards(vm["kpis"], vm["previous"], vm["compare_label"]),
             map_figure, drill_key,
             figures.trend_figure(list(trend.index), trend.tolist()),
             figures.category_figure(list(cats.index), cats.tolist()),
@@ -192,7 +192,8 @@ def view_model(data: CityData, search: str | None) -> dict:
         return {"error": strings.BAD_VIEW.format(message=exc)}
     filters = state.filters
     kpis = data.kpis(code, period, filters)["values"]
-    previous = data.kpis(code, period.previous(), filters)["values"]
+    compared, compare_label = period.comparison()
+    previous = data.kpis(code, compared, filters)["values"]
     children = data.children_kpis(code, period, filters).to_dict("records")
     recent, points = [], None
     if children:
@@ -203,7 +204,7 @@ def view_model(data: CityData, search: str | None) -> dict:
         points = [_point(c) for c in recent if c.get("geom")]
     return {
         "state": state, "unit": unit, "period": period, "chain": data.ancestors(code),
-        "kpis": kpis, "previous": previous, "children": children, "map_rows": map_rows,
+        "kpis": kpis, "previous": previous, "compare_label": compare_label, "children": children, "map_rows": map_rows,
         "geometry": data.children_geometry(code), "recent": recent, "points": points,
         "trend": data.trend(code, period.last, filters),
         "categories": data.categories(code, period, filters),

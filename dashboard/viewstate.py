@@ -80,6 +80,16 @@ class Period:
         """The period of the same length just before this one (环比)."""
         return Period("custom", self.first - timedelta(days=self.days), self.first - timedelta(days=1))
 
+    def year_before(self) -> "Period":
+        """The same days one year earlier (同比); 29 February becomes the 28th."""
+        def back(d: date) -> date:
+            return d.replace(year=d.year - 1, day=min(d.day, 28 if d.month == 2 else d.day))
+        return Period("custom", back(self.first), back(self.last))
+
+    def comparison(self) -> tuple["Period", str]:
+        """What the KPI cards compare with: 同比 for a year to date, 环比 otherwise."""
+        return (self.year_before(), "同比") if self.key == "year" else (self.previous(), "环比")
+
 
 @dataclass(frozen=True)
 class Filters:

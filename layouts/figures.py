@@ -66,6 +66,7 @@ def unit_map(*, geojson_url: str, rows: list[dict], metric: str, bounds, drill_k
         zmin=zmin, zmax=zmax, colorscale=scale, customdata=names, text=text,
         hovertemplate="<b>%{customdata}</b><br>%{text}<extra></extra>",
         marker={"line": {"color": theme.BOUNDARY, "width": 1.2}, "opacity": 0.82},
+        showscale=points is None,  # one grid alone needs no colour scale
         colorbar={"title": {"text": INDICATORS[metric].label}, "thickness": 14, "len": 0.5,
                   "x": 0.99, "xanchor": "right", "y": 0.04, "yanchor": "bottom",
                   "bgcolor": "rgba(5,13,26,0.6)"},
@@ -107,9 +108,12 @@ def trend_figure(days: list[str], values: list[int]) -> go.Figure:
         marker={"size": 5}, fill="tozeroy", fillcolor="rgba(51,209,255,0.15)",
         hovertemplate="%{x}<br>%{y} " + strings.CASES_AXIS + "<extra></extra>",
     ))
+    # Counts are whole numbers: never a tick at 0.5.
+    yaxis = {"rangemode": "tozero", "nticks": 5, "tickformat": ",d"}
+    if max(values, default=0) < 5:
+        yaxis["dtick"] = 1
     fig.update_layout(template=theme.TEMPLATE, margin={"l": 48, "r": 12, "t": 8, "b": 36},
-                      xaxis={"tickformat": "%m-%d", "nticks": 6, "type": "date"},
-                      yaxis={"rangemode": "tozero", "nticks": 5})
+                      xaxis={"tickformat": "%m-%d", "nticks": 6, "type": "date"}, yaxis=yaxis)
     return fig
 
 

@@ -11,11 +11,12 @@ from dashboard.indicators import INDICATORS, KPI_CARDS
 _SNAPSHOTS = {"overdue", "camera_online_rate"}
 
 
-def kpi_cards(values: dict, previous: dict) -> list[html.Div]:
-    return [_card(key, values.get(key), previous.get(key)) for key in KPI_CARDS]
+def kpi_cards(values: dict, previous: dict, label: str = "环比") -> list[html.Div]:
+    """One card per KPI; ``label`` names the comparison (环比 or 同比)."""
+    return [_card(key, values.get(key), previous.get(key), label) for key in KPI_CARDS]
 
 
-def _card(key: str, value, previous) -> html.Div:
+def _card(key: str, value, previous, label: str) -> html.Div:
     ind = INDICATORS[key]
     return html.Div(
         className="kpi",
@@ -24,12 +25,12 @@ def _card(key: str, value, previous) -> html.Div:
         children=[
             html.Div(ind.label, className="kpi-label"),
             html.Div(ind.format(value), className="kpi-value"),
-            html.Div(_delta(key, value, previous), className="kpi-delta"),
+            html.Div(_delta(key, value, previous, label), className="kpi-delta"),
         ],
     )
 
 
-def _delta(key: str, value, previous):
+def _delta(key: str, value, previous, label: str):
     ind = INDICATORS[key]
     if key in _SNAPSHOTS:
         return strings.REALTIME
@@ -39,7 +40,10 @@ def _delta(key: str, value, previous):
         change, text = (value - previous) * 100, strings.PREVIOUS_DELTA_POINTS
     else:
         change, text = (value - previous) / previous * 100, strings.PREVIOUS_DELTA
-    arrow = strings.UP if change > 0.05 else strings.DOWN if change < -0.05 else strings.FLAT
+    if abs(change) < 0.05:
+        return html.Span(strings.UNCHANGED.format(label=label), className="flat")
+    arrow = strings.UP if change > 0 else strings.DOWN
     good = (change > 0) == ind.higher_is_better
-    label = text.format(arrow=arrow, value=f"{abs(change):.1f}" + ("" if ind.kind == "rate" else "%"))
-    return html.Span(label, className="good" if good or arrow == strings.FLAT else "bad")
+    unit = "" if ind.kind == "rate" else "%"
+    text = text.format(label=label, arrow=arrow, value=f"{abs(change):.1f}{unit}")
+    return html.Span(text, className="good" if good else "bad")

@@ -69,3 +69,12 @@ def test_custom_period_needs_both_dates_in_order():
 
 def test_filters_key_is_stable():
     assert Filters(("治安",), ()).key() == Filters(("治安",)).key()
+
+
+def test_year_to_date_compares_with_the_same_days_last_year():
+    period = Period.resolve("year", today=TODAY)
+    compared, label = period.comparison()
+    assert label == "同比" and (compared.first, compared.last) == (date(2025, 1, 1), date(2025, 11, 20))
+    assert Period.resolve("7d", today=TODAY).comparison()[1] == "环比"
+    leap = Period("custom", date(2028, 2, 29), date(2028, 2, 29)).year_before()
+    assert leap.first == date(2027, 2, 28)
