@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from dashboard import vocab
+from dashboard.viewstate import local_now
 from data import schema
 from data.demo_names import CITY_CODE, CITY_NAME, NamePool, district_name, grid_name
 from data.store import Store
@@ -76,9 +77,10 @@ class Progress:
 
 def generate(store: Store, *, seed: int = 7, scale: float = 1.0, end: datetime | None = None,
              progress: Progress | None = None) -> DemoSize:
-    """Write a whole demo city into an empty ``store``."""
+    """Write a whole demo city into an empty ``store``; its data runs up to ``end`` (local time,
+    default now in China Standard Time)."""
     progress = progress or Progress()
-    end = (end or datetime.now()).replace(microsecond=0)
+    end = (end or local_now()).replace(microsecond=0)
     size = DemoSize.at_scale(scale)
     rng = np.random.default_rng(seed)
     if not store.is_empty():
@@ -356,7 +358,7 @@ def _closed_loop(rng, frame: pd.DataFrame, quality: np.ndarray, end: datetime):
     closed = final_response + _minutes(rng, 600, 0.8, n)
     # A few hard cases never close: petitions and land disputes most of all.
     hard = np.isin(frame.subcategory.to_numpy(), ["征地拆迁", "土地山林"]) | (cat == "信访")
-    stuck = rng.uniform(size=n) < np.where(hard, 0.012, 0.0015)
+    stuck = rng.uniform(size=n) < np.where(hard, 0.006, 0.0005)
 
     end64 = pd.Timestamp(end)
     stages = {vocab.ASSIGNED: assigned, vocab.HANDLING: handled, vocab.RESPONDED: responded}

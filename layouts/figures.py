@@ -43,7 +43,10 @@ def _values(metric: str, rows: list[dict]):
     if zmax == zmin:
         zmax = zmin + 1
     scale = theme.SCALE_BAD_HIGH if not ind.higher_is_better else theme.SCALE_GOOD_HIGH
-    return z, text, zmin, zmax, scale
+    ticks = {"tickformat": ".0%"} if ind.kind == "rate" else {"tickformat": ",d"}
+    if ind.kind == "count" and zmax - zmin < 6:
+        ticks["dtick"] = 1  # no 0.5 of a case
+    return z, text, zmin, zmax, scale, ticks
 
 
 def unit_map(*, geojson_url: str, rows: list[dict], metric: str, bounds, drill_key: str,
@@ -54,7 +57,7 @@ def unit_map(*, geojson_url: str, rows: list[dict], metric: str, bounds, drill_k
     """
     codes = [r["code"] for r in rows]
     names = [r["name"] for r in rows]
-    z, text, zmin, zmax, scale = _values(metric, rows)
+    z, text, zmin, zmax, scale, ticks = _values(metric, rows)
     fig = go.Figure()
     fig.add_trace(go.Choroplethmap(
         geojson=geojson_url, featureidkey="properties.code", locations=codes, z=[0] * len(codes),
@@ -67,7 +70,7 @@ def unit_map(*, geojson_url: str, rows: list[dict], metric: str, bounds, drill_k
         hovertemplate="<b>%{customdata}</b><br>%{text}<extra></extra>",
         marker={"line": {"color": theme.BOUNDARY, "width": 1.2}, "opacity": 0.82},
         showscale=points is None,  # one grid alone needs no colour scale
-        colorbar={"title": {"text": INDICATORS[metric].label}, "thickness": 14, "len": 0.5,
+        colorbar={"title": {"text": INDICATORS[metric].label}, "thickness": 14, "len": 0.5, **ticks,
                   "x": 0.99, "xanchor": "right", "y": 0.04, "yanchor": "bottom",
                   "bgcolor": "rgba(5,13,26,0.6)"},
     ))
@@ -91,7 +94,7 @@ def unit_map(*, geojson_url: str, rows: list[dict], metric: str, bounds, drill_k
 
 def map_values_patch(rows: list[dict], metric: str) -> Patch:
     """Only the values of the map, for a refresh or a metric change at the same unit."""
-    z, text, zmin, zmax, scale = _values(metric, rows)
+    z, text, zmin, zmax, scale, ticks = _values(metric, rows)
     patch = Patch()
     patch["data"][VALUES]["z"] = z
     patch["data"][VALUES]["text"] = text
@@ -99,6 +102,8 @@ def map_values_patch(rows: list[dict], metric: str) -> Patch:
     patch["data"][VALUES]["zmax"] = zmax
     patch["data"][VALUES]["colorscale"] = scale
     patch["data"][VALUES]["colorbar"]["title"]["text"] = INDICATORS[metric].label
+    patch["data"][VALUES]["colorbar"]["tickformat"] = ticks["tickformat"]
+    patch["data"][VALUES]["colorbar"]["dtick"] = ticks.get("dtick")
     return patch
 
 
