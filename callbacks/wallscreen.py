@@ -123,6 +123,32 @@ def register(app, data: CityData, settings) -> None:
             strings.UPDATED_AT.format(time=data.now().strftime("%H:%M:%S")),
         )
 
+    @app.callback(
+        Output(ids.TOUR, "interval"),
+        Output(ids.TOUR, "disabled"),
+        Input(ids.URL, "search"),
+    )
+    def tour_timer(search):
+        try:
+            seconds = ViewState.from_query(search).tour_seconds
+        except BadRequest:
+            seconds = 0
+        return max(seconds, 5) * 1000, seconds == 0
+
+    @app.callback(
+        Output(ids.URL, "search", allow_duplicate=True),
+        Input(ids.TOUR, "n_intervals"),
+        State(ids.URL, "search"),
+        prevent_initial_call=True,
+    )
+    def tour_step(_n, search):
+        try:
+            state = ViewState.from_query(search)
+        except BadRequest:
+            raise PreventUpdate from None
+        code = next_tour_unit(data, state.unit or data.roots()[0]["code"])
+        return state.with_(unit=code).to_query()
+
     app.clientside_callback(
         ClientsideFunction(namespace="citybrain", function_name="clock"),
         Output(ids.CLOCK, "children"),
@@ -170,6 +196,19 @@ def _controls(state: ViewState, today: date) -> tuple:
     hidden = {} if state.period_key == "custom" else {"display": "none"}
     return (state.period_key, first, last, hidden, state.metric, list(state.filters.categories),
             list(state.filters.sources))
+
+
+def next_tour_unit(data: CityData, code: str) -> str:
+    """轮播 order: a unit with children goes to its first child; then each sibling in turn; after
+    the last sibling, back up to the parent. From the city: city → each district → city → …"""
+    unit = data.unit(code)
+    parent = unit and unit["parent_code"]
+    if parent is None:
+        kids = data.children(code)
+        return kids[0]["code"] if kids else code
+    siblings = [u["code"] for u in data.children(parent)]
+    i = siblings.index(code)
+    return siblings[i + 1] if i + 1 < len(siblings) else parent
 
 
 def view_model(data: CityData, search: str | None) -> dict:

@@ -2,6 +2,7 @@
 
 URL = "url"
 REFRESH = "refresh-interval"
+TOUR = "tour-interval"
 DATA_VERSION = "data-version"
 CLOCK = "clock"
 TIMEZONE = "timezone"

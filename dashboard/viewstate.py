@@ -118,6 +118,7 @@ class ViewState:
     last: date | None = None
     metric: str = DEFAULT_METRIC
     filters: Filters = field(default_factory=Filters)
+    tour_seconds: int = 0  # 轮播: > 0 moves on to the next unit every so many seconds
 
     @classmethod
     def from_query(cls, search: str | None) -> "ViewState":
@@ -134,7 +135,10 @@ class ViewState:
         if metric not in MAP_METRICS:
             raise BadRequest(f"未知指标 metric={metric!r}，可选：{', '.join(MAP_METRICS)}")
         filters = Filters(_split(q.get("category")), _split(q.get("source")))
-        return cls(q.get("unit") or None, key, first, last, metric, filters)
+        tour = q.get("tour") or "0"
+        if not tour.isdigit() or 0 < int(tour) < 5:
+            raise BadRequest(f"轮播间隔 tour={tour!r} 应为不少于 5 的秒数")
+        return cls(q.get("unit") or None, key, first, last, metric, filters, int(tour))
 
     def to_query(self) -> str:
         """The query string for this state, without defaults, so links stay short."""
@@ -151,6 +155,8 @@ class ViewState:
             q["category"] = ",".join(self.filters.categories)
         if self.filters.sources:
             q["source"] = ",".join(self.filters.sources)
+        if self.tour_seconds:
+            q["tour"] = str(self.tour_seconds)
         return "?" + urlencode(q, safe=",") if q else ""
 
     def period(self, today: date) -> Period:

@@ -17,6 +17,7 @@ def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Interval(id=ids.REFRESH, interval=refresh_seconds * 1000),
             dcc.Interval(id=ids.CLOCK + "-tick", interval=1000),
+            dcc.Interval(id=ids.TOUR, disabled=True),
             dcc.Store(id=ids.DATA_VERSION),
             dcc.Store(id=ids.MAP_UNIT),
             dcc.Store(id=ids.TIMEZONE, data=timezone),

@@ -10,7 +10,7 @@ from flask import Flask
 
 from callbacks.wallscreen import sync_state, view_model
 from dashboard import ids, strings
-from dashboard.viewstate import Filters, ViewState
+from dashboard.viewstate import BadRequest, Filters, ViewState
 from data.service import CityData
 
 TODAY = date(2026, 11, 20)
@@ -96,3 +96,22 @@ def test_view_model_at_a_grid_has_its_cases(data):
 ])
 def test_view_model_explains_bad_links(data, search, message):
     assert message in view_model(data, search)["error"]
+
+
+def test_tour_goes_round_the_districts_and_back_to_the_city(data):
+    from callbacks.wallscreen import next_tour_unit
+
+    city = data.roots()[0]["code"]
+    districts = [d["code"] for d in data.children(city)]
+    seen, code = [], city
+    for _ in range(len(districts) + 2):
+        code = next_tour_unit(data, code)
+        seen.append(code)
+    assert seen == districts + [city, districts[0]]
+
+
+def test_tour_in_the_url():
+    state = ViewState.from_query("?tour=20")
+    assert state.tour_seconds == 20 and "tour=20" in state.to_query()
+    with pytest.raises(BadRequest, match="tour"):
+        ViewState.from_query("?tour=1")
