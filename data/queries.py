@@ -123,7 +123,9 @@ def counts(
     """
     if by_children:
         members = conn.execute(
-            select(units.c.code, units.c.population).where(units.c.parent_code == unit_code)
+            select(units.c.code, units.c.population)
+            .where(units.c.parent_code == unit_code)
+            .order_by(units.c.code)
         ).all()
     else:
         members = conn.execute(

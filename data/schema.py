@@ -45,7 +45,8 @@ class _PostGISGeometry(UserDefinedType):
         return func.ST_GeomFromWKB(bindvalue, SRID)
 
     def column_expression(self, col):
-        return func.ST_AsBinary(col)
+        # Typed, so rows hold bytes: an untyped function result comes back as a memoryview.
+        return func.ST_AsBinary(col, type_=LargeBinary())
 
 
 class Geometry(TypeDecorator):

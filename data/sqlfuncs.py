@@ -8,7 +8,12 @@ from sqlalchemy.sql.functions import FunctionElement
 
 
 class seconds_between(FunctionElement):
-    """Seconds from the first timestamp to the second (NULL when either is NULL)."""
+    """Seconds from the first timestamp to the second (NULL when either is NULL), to the millisecond.
+
+    SQLite keeps times to the millisecond and its ``julianday`` difference carries float noise
+    (600 s comes out as 599.99996 or 600.00004), so both stores round to milliseconds: a case
+    handled exactly at the limit counts the same on both.
+    """
 
     type = Float()
     inherit_cache = True
@@ -18,13 +23,14 @@ class seconds_between(FunctionElement):
 @compiles(seconds_between, "sqlite")
 def _seconds_sqlite(element, compiler, **kw):
     start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"((julianday({end}) - julianday({start})) * 86400.0)"
+    return f"ROUND((julianday({end}) - julianday({start})) * 86400.0, 3)"
 
 
 @compiles(seconds_between, "postgresql")
 def _seconds_pg(element, compiler, **kw):
     start, end = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+    # date_part gives float8 (EXTRACT gives numeric, slower to sum over many rows).
+    return f"(round(date_part('epoch', {end} - {start}) * 1000) / 1000)"
 
 
 class day_of(FunctionElement):

@@ -13,6 +13,14 @@ import pytest
 
 from data.demo import Progress, generate
 from data.store import open_store
+from tests.browser import browser, live_server, page  # noqa: F401
+from tests.pgcluster import (  # noqa: F401
+    empty_postgis,
+    postgis_cluster,
+    postgis_demo,
+    postgis_demo_copy,
+    postgis_url,
+)
 
 # Every test city ends at the same moment, so its numbers are the same on every run and store.
 DEMO_END = datetime(2026, 11, 20, 15, 30)
@@ -27,12 +35,18 @@ def skip_infra(reason: str):
     pytest.skip(f"{INFRA_SKIP_PREFIX} {reason}")
 
 
-def pytest_runtest_logreport(report):
-    if report.skipped and os.environ.get("CI", "").lower() == "true":
-        message = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        if INFRA_SKIP_PREFIX in message:
-            report.outcome = "failed"
-            report.longrepr = f"CI=true: an infrastructure skip is a failure here. {message}"
+def _skip_message(report) -> str:
+    return str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if (report.skipped and os.environ.get("CI", "").lower() == "true"
+            and INFRA_SKIP_PREFIX in _skip_message(report)):
+        report.outcome = "failed"
+        report.longrepr = f"CI=true: an infrastructure skip is a failure here. {_skip_message(report)}"
+    return report
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -41,7 +55,7 @@ def pytest_terminal_summary(terminalreporter):
     if infra:
         terminalreporter.section("SKIPPED FOR MISSING INFRASTRUCTURE", sep="!", red=True, bold=True)
         for r in infra[:5]:
-            terminalreporter.write_line(str(r.longrepr[-1] if isinstance(r.longrepr, tuple) else r.longrepr))
+            terminalreporter.write_line(_skip_message(r))
 
 
 @pytest.fixture(scope="session")

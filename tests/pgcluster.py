@@ -13,7 +13,8 @@ Fixtures (registered in conftest.py):
 - ``postgis_url``: URL of an empty database on it, created for the session (no schema).
 - ``postgis_demo``: the test demo city, generated straight into PostGIS (read-only for tests).
 - ``postgis_demo_copy``: a private copy of that city for one test that writes.
-- ``empty_postgis``: a fresh database with the schema migrated and no rows, for one test.
+- ``empty_postgis``: a fresh database with the schema migrated and no rows, for one test (a copy
+  of a database migrated once per session).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
+from data.demo import Progress, generate
 from data.store import open_store
 
 PG_BIN = Path(os.environ.get("CITYBRAIN_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -66,13 +68,27 @@ def missing_postgis() -> str | None:
     return None
 
 
+def _missing_packages() -> list[str]:
+    return [pkg for pkg in APT_PACKAGES if "install ok installed" not in _run(
+        ["dpkg-query", "-W", "-f=${Status}", pkg]).stdout]
+
+
 def ensure_postgis() -> str | None:
-    """Install PostgreSQL 15 and PostGIS with apt-get when missing and root; why not, or None."""
+    """Install PostgreSQL 15 and PostGIS with apt-get when missing and root; why not, or None.
+
+    Only the missing packages are installed, with ``--no-upgrade``: installed ones are never
+    upgraded behind the back of servers already running from them.
+    """
     reason = missing_postgis()
-    if reason is None or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return reason and f"{reason}; run tests/ensure_test_deps.sh as root"
+    if reason is None:
+        return None
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        return f"{reason}; run tests/ensure_test_deps.sh as root"
+    packages = _missing_packages()
+    if not packages:
+        return f"{reason} (the packages {', '.join(APT_PACKAGES)} are installed)"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", *APT_PACKAGES]
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "--no-upgrade", *packages]
     done = _run(install, env=env)
     if done.returncode != 0:
         _run(["apt-get", "update"], env=env)
@@ -93,6 +109,7 @@ class Cluster:
         self._as_postgres = os.geteuid() == 0
         self._running = False
         self._names = itertools.count(1)
+        self._migrated: str | None = None
         if self._as_postgres:
             user = pwd.getpwnam(SUPERUSER)
             os.chown(self.dir, user.pw_uid, user.pw_gid)
@@ -140,6 +157,16 @@ class Cluster:
         self.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return name
 
+    def migrated_template(self) -> str:
+        """A database with the schema migrated and no rows, made once, for others to copy."""
+        if self._migrated is None:
+            name = self.create_database("migrated")
+            store = open_store(self.url(name))
+            store.create_schema()
+            store.engine.dispose()
+            self._migrated = name
+        return self._migrated
+
     def drop_database(self, name: str) -> None:
         self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -147,7 +174,7 @@ class Cluster:
 @pytest.fixture(scope="session")
 def postgis_cluster():
     """The session's PostGIS cluster, started once; skips (fails under CI=true) when impossible."""
-    from conftest import skip_infra
+    from tests.conftest import skip_infra
 
     reason = ensure_postgis()
     if reason:
@@ -168,22 +195,15 @@ def postgis_url(postgis_cluster) -> str:
     return postgis_cluster.url(postgis_cluster.create_database("citybrain"))
 
 
-def _quiet_progress():
-    from data.demo import Progress
-
-    return Progress(open(os.devnull, "w"))
-
-
 @pytest.fixture(scope="session")
 def postgis_demo(postgis_cluster):
     """The same small demo city as ``embedded_demo``, written into PostGIS (read-only for tests)."""
-    from conftest import DEMO_END, DEMO_SCALE, DEMO_SEED
-
-    from data.demo import generate
+    from tests.conftest import DEMO_END, DEMO_SCALE, DEMO_SEED
 
     store = open_store(postgis_cluster.url(postgis_cluster.create_database("demo")))
     store.create_schema()
-    generate(store, seed=DEMO_SEED, scale=DEMO_SCALE, end=DEMO_END, progress=_quiet_progress())
+    with open(os.devnull, "w") as quiet:
+        generate(store, seed=DEMO_SEED, scale=DEMO_SCALE, end=DEMO_END, progress=Progress(quiet))
     yield store
     store.engine.dispose()
 
@@ -203,9 +223,8 @@ def postgis_demo_copy(postgis_cluster, postgis_demo):
 @pytest.fixture
 def empty_postgis(postgis_cluster):
     """A fresh PostGIS store with the schema migrated and no rows, for one test."""
-    name = postgis_cluster.create_database("empty")
+    name = postgis_cluster.create_database("empty", template=postgis_cluster.migrated_template())
     store = open_store(postgis_cluster.url(name))
-    store.create_schema()
     yield store
     store.engine.dispose()
     postgis_cluster.drop_database(name)

@@ -19,6 +19,17 @@ HERE = Path(__file__).resolve().parent
 # Two processes upgrading at once (several app workers starting) take turns on this lock.
 _LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('citybrain-migrations'))"
 
+# PostGIS's own tables and views are not ours to manage.
+_POSTGIS_TABLES = {"spatial_ref_sys", "geography_columns", "geometry_columns"}
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """What autogenerate compares with ``data.schema.metadata``: not PostGIS's tables, and not
+    our GiST indexes (``gist_<table>_geom``), which only the migrations make."""
+    if type_ == "table" and name in _POSTGIS_TABLES:
+        return False
+    return not (type_ == "index" and reflected and name.startswith("gist_"))
+
 
 def alembic_config(connection=None) -> Config:
     """An Alembic configuration for these migrations, bound to ``connection`` when given."""

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+from data.migrations import include_object
 from data.schema import metadata
-
-# PostGIS's own tables and views are not ours to manage.
-_POSTGIS_TABLES = {"spatial_ref_sys", "geography_columns", "geometry_columns"}
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    return not (type_ == "table" and name in _POSTGIS_TABLES)
 
 
 def run_migrations_online() -> None:
