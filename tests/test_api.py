@@ -1,4 +1,4 @@
-"""The JSON API against the generated demo city on the embedded store."""
+"""The JSON API against the generated demo city, on both stores."""
 
 import gzip
 import json
@@ -16,16 +16,21 @@ FROM, TO = "2026-10-22", "2026-11-20"
 PERIOD = f"from={FROM}&to={TO}"
 
 
+@pytest.fixture(scope="module", params=["embedded", "postgis"])
+def store(request):
+    return request.getfixturevalue(f"{request.param}_demo")
+
+
 @pytest.fixture(scope="module")
-def client(embedded_demo):
-    app = create_app(Settings(db=embedded_demo.engine.url.database))
+def client(store):
+    app = create_app(Settings(db=store.engine.url.render_as_string(hide_password=False)))
     return app.server.test_client()
 
 
 @pytest.fixture(scope="module")
-def tree(embedded_demo):
+def tree(store):
     """A path of codes from the city down to a grid, one per level."""
-    with embedded_demo.engine.connect() as conn:
+    with store.engine.connect() as conn:
         path = [queries.roots(conn)[0]]
         while kids := queries.children(conn, path[-1]["code"]):
             path.append(kids[0])
@@ -40,10 +45,10 @@ def _expected_counts(store, code, by_children=False):
                               by_children=by_children)
 
 
-def test_healthz(client):
+def test_healthz(client, store):
     reply = client.get("/healthz")
     assert reply.status_code == 200
-    assert reply.json["status"] == "ok" and reply.json["store"] == "embedded" and reply.json["version"]
+    assert reply.json["status"] == "ok" and reply.json["store"] == store.kind and reply.json["version"]
 
 
 def test_roots(client, tree):
@@ -53,7 +58,7 @@ def test_roots(client, tree):
     assert "临江市".encode() in reply.data  # readable Chinese, not \\u escapes
 
 
-def test_unit_with_parent_chain_and_kpis_at_every_level(client, tree, embedded_demo):
+def test_unit_with_parent_chain_and_kpis_at_every_level(client, tree, store):
     for depth, unit in enumerate(tree):
         reply = client.get(f"/api/v1/units/{unit['code']}?{PERIOD}")
         assert reply.status_code == 200, reply.json
@@ -61,7 +66,7 @@ def test_unit_with_parent_chain_and_kpis_at_every_level(client, tree, embedded_d
         assert body["unit"]["code"] == unit["code"] and body["level"] == unit["level"]
         assert [p["code"] for p in body["parents"]] == [u["code"] for u in tree[:depth]]
         assert body["period"] == {"key": "custom", "from": FROM, "to": TO}
-        expected = _expected_counts(embedded_demo, unit["code"]).iloc[0]
+        expected = _expected_counts(store, unit["code"]).iloc[0]
         assert body["counts"]["accepted"] == expected.accepted
         kpi = body["kpis"]["closure_rate"]
         assert kpi["label"] == "办结率" and kpi["definition"]
@@ -70,12 +75,12 @@ def test_unit_with_parent_chain_and_kpis_at_every_level(client, tree, embedded_d
         assert kpi["display"] == INDICATORS["closure_rate"].format(value)
 
 
-def test_children_with_kpis(client, tree, embedded_demo):
+def test_children_with_kpis(client, tree, store):
     city = tree[0]["code"]
     reply = client.get(f"/api/v1/units/{city}/children?{PERIOD}")
     assert reply.status_code == 200
     children = reply.json["children"]
-    expected = _expected_counts(embedded_demo, city, by_children=True)
+    expected = _expected_counts(store, city, by_children=True)
     assert [c["code"] for c in children] == list(expected.index)
     assert [c["kpis"]["accepted"]["value"] for c in children] == list(expected.accepted)
     total = client.get(f"/api/v1/units/{city}?{PERIOD}").json["counts"]["accepted"]

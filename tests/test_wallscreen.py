@@ -63,10 +63,13 @@ def test_filters_and_metric_write_the_url():
     assert state.filters == Filters(("矛盾纠纷",), ("企业",))
 
 
-@pytest.fixture(scope="module")
-def data(embedded_demo):
-    cache = Cache(Flask(__name__), config={"CACHE_TYPE": "SimpleCache"})
-    return CityData(embedded_demo, cache)
+def _city_data(store) -> CityData:
+    return CityData(store, Cache(Flask(__name__), config={"CACHE_TYPE": "SimpleCache"}))
+
+
+@pytest.fixture(scope="module", params=["embedded", "postgis"])
+def data(request):
+    return _city_data(request.getfixturevalue(f"{request.param}_demo"))
 
 
 def test_view_model_for_the_city(data):
@@ -115,3 +118,25 @@ def test_tour_in_the_url():
     assert state.tour_seconds == 20 and "tour=20" in state.to_query()
     with pytest.raises(BadRequest, match="tour"):
         ViewState.from_query("?tour=1")
+
+
+@pytest.mark.postgis
+def test_an_external_insert_reaches_the_screen_on_the_next_refresh(postgis_demo_copy):
+    """Another program INSERTs a case with a point and no grid: the next version check sees it
+    and the screen's numbers count it under the right grid and every ancestor, cache and all."""
+    from tests.test_postgis_store import ExternalWriter, grid_points
+
+    data = _city_data(postgis_demo_copy)
+    grid, point = next(iter(grid_points(postgis_demo_copy, 1).items()))
+    search = "?unit={}&period=custom&from=2026-11-01&to=2026-11-20"
+    chain = [u["code"] for u in data.ancestors(grid)]
+    before = {code: view_model(data, search.format(code))["kpis"]["accepted"] for code in chain}
+    version = data.version(fresh=True)
+
+    writer = ExternalWriter(postgis_demo_copy)
+    writer.insert_case("EXT-SCREEN-1", point)
+    writer.conn.close()
+
+    assert data.version(fresh=True) != version  # what the refresh tick compares
+    for code in chain:
+        assert view_model(data, search.format(code))["kpis"]["accepted"] == before[code] + 1, code
