@@ -14,9 +14,9 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.engine import Connection
 
 from dashboard import vocab
-from dashboard.viewstate import Filters
-from data.schema import cameras, cases, unit_closure, units
-from data.sqlfuncs import day_of, seconds_between
+from dashboard.viewstate import Filters, HeatFilters
+from data.schema import cameras, case_events, cases, key_places, unit_closure, units
+from data.sqlfuncs import day_of, hour_of, seconds_between
 
 CASE_COUNTS = (
     "accepted", "closed", "disputes", "disputes_resolved", "on_time",
@@ -91,19 +91,20 @@ def _filtered(conditions: list, filters: Filters) -> list:
     return conditions
 
 
-def _grouped(columns, table, code: str, by_children: bool, foreign_key, conditions):
-    """``columns`` over ``table`` rows in unit ``code`` (one row), or per child of it."""
-    group = unit_closure.c.ancestor_code.label("code")
-    query = select(group, *columns).select_from(table).join(
-        unit_closure, unit_closure.c.descendant_code == foreign_key
+def _grouped(columns, table, codes: list[str], foreign_key, conditions):
+    """``columns`` over the ``table`` rows inside each unit of ``codes``, one row per unit.
+
+    The codes are literals, not a join on ``parent_code``: the planner then sees how many grids
+    each one holds (PostgreSQL's most-common-values statistics) and scans cases in bulk for a
+    district instead of probing the index once per grid.
+    """
+    return (
+        select(unit_closure.c.ancestor_code.label("code"), *columns)
+        .select_from(table)
+        .join(unit_closure, unit_closure.c.descendant_code == foreign_key)
+        .where(unit_closure.c.ancestor_code.in_(codes), *conditions)
+        .group_by(unit_closure.c.ancestor_code)
     )
-    if by_children:
-        query = query.join(units, units.c.code == unit_closure.c.ancestor_code).where(
-            units.c.parent_code == code
-        )
-    else:
-        query = query.where(unit_closure.c.ancestor_code == code)
-    return query.where(*conditions).group_by(unit_closure.c.ancestor_code)
 
 
 def counts(
@@ -136,17 +137,19 @@ def counts(
         index=pd.Index([m.code for m in members], name="code"),
         dtype="float64",
     )
+    if frame.empty:
+        return frame.reindex(columns=list(ALL_COUNTS))
+    codes = list(frame.index)
     in_period = [cases.c.reported_at >= start, cases.c.reported_at < end]
     queries = [
-        _grouped(_case_count_columns(intervention_seconds), cases, unit_code, by_children,
-                 cases.c.grid_code, _filtered(in_period, filters)),
-        _grouped([func.count(cases.c.id).label("overdue")], cases, unit_code, by_children,
-                 cases.c.grid_code,
+        _grouped(_case_count_columns(intervention_seconds), cases, codes, cases.c.grid_code,
+                 _filtered(in_period, filters)),
+        _grouped([func.count(cases.c.id).label("overdue")], cases, codes, cases.c.grid_code,
                  _filtered([cases.c.status.in_(vocab.OPEN_STATUSES), cases.c.deadline < now],
                            filters)),
         _grouped([func.count(cameras.c.id).label("cameras"),
                   _count_if(cameras.c.status == vocab.ONLINE, "cameras_online")],
-                 cameras, unit_code, by_children, cameras.c.grid_code, []),
+                 cameras, codes, cameras.c.grid_code, []),
     ]
     for query in queries:
         part = pd.DataFrame(conn.execute(query).mappings().all())
@@ -220,6 +223,72 @@ def data_version(conn: Connection) -> str:
         select(func.max(cases.c.updated_at)).scalar_subquery(),
         select(func.max(units.c.updated_at)).scalar_subquery(),
         select(func.max(cameras.c.updated_at)).scalar_subquery(),
+        select(func.max(case_events.c.id)).scalar_subquery(),  # a status change appends one
     ]
     row = conn.execute(select(*parts, literal(1))).one()
     return "|".join(str(v) for v in row[:-1])
+
+
+# --- the heatmap and coverage views: which rows; the stores do the geometry -----------------------
+#
+# These return ``Select`` statements, not rows: each store adds its own geometry columns (WKB for
+# Shapely in the embedded store, ``ST_Transform`` to metres in PostGIS) to the same selection.
+
+
+def member_codes(conn: Connection, code: str) -> list[str]:
+    """The units a view of ``code`` is split into: its children, or the unit itself at a grid."""
+    kids = [r.code for r in conn.execute(
+        select(units.c.code).where(units.c.parent_code == code).order_by(units.c.code))]
+    return kids or [code]
+
+
+def dispute_cases(unit_code: str, start: datetime, end: datetime, heat: HeatFilters = HeatFilters()):
+    """Disputes (矛盾纠纷) reported in the unit and period that pass the heatmap's filters:
+    ``id`` and ``reported_at``, only cases with a point."""
+    c = cases.c
+    conditions = [_in_unit(unit_code), c.reported_at >= start, c.reported_at < end,
+                  c.category == vocab.DISPUTE, c.geom.isnot(None)]
+    if heat.subcategories:
+        conditions.append(c.subcategory.in_(heat.subcategories))
+    if heat.sources:
+        conditions.append(c.source.in_(heat.sources))
+    if heat.statuses:
+        conditions.append(c.status.in_(heat.statuses))
+    if heat.hours is not None:
+        first, last = heat.hours
+        hour = hour_of(c.reported_at)
+        conditions.append(hour.between(first, last) if first <= last else (hour >= first) | (hour <= last))
+    return select(c.id, c.reported_at).where(*conditions)
+
+
+def member_cases(members: list[str], start: datetime, end: datetime):
+    """Every case with a point reported in the period, with the ``member`` unit it lies in."""
+    return (
+        select(cases.c.id, unit_closure.c.ancestor_code.label("member"))
+        .join(unit_closure, unit_closure.c.descendant_code == cases.c.grid_code)
+        .where(unit_closure.c.ancestor_code.in_(members), cases.c.reported_at >= start,
+               cases.c.reported_at < end, cases.c.geom.isnot(None))
+    )
+
+
+def member_key_places(members: list[str]):
+    """Every key place with the ``member`` unit it lies in (by its grid)."""
+    k = key_places.c
+    return (
+        select(k.id, k.name, k.kind, unit_closure.c.ancestor_code.label("member"))
+        .join(unit_closure, unit_closure.c.descendant_code == k.grid_code)
+        .where(unit_closure.c.ancestor_code.in_(members))
+    )
+
+
+def cases_by_id(conn: Connection, ids, limit: int = 50) -> list[dict]:
+    """The given cases, newest first (a heat cell's list)."""
+    c = cases.c
+    query = (
+        select(c.external_id, c.category, c.subcategory, c.source, c.reported_at, c.status,
+               c.grid_code, c.description)
+        .where(c.id.in_([int(i) for i in ids]))
+        .order_by(c.reported_at.desc(), c.external_id)
+        .limit(limit)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]

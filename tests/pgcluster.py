@@ -167,6 +167,11 @@ class Cluster:
             self._migrated = name
         return self._migrated
 
+    def disconnect_all(self, database: str) -> None:
+        """End every session on ``database`` (idle pool connections of engines a test left open)."""
+        self.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                  f"WHERE datname = '{database}' AND pid <> pg_backend_pid()")
+
     def drop_database(self, name: str) -> None:
         self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -213,6 +218,7 @@ def postgis_demo_copy(postgis_cluster, postgis_demo):
     """A private copy of the PostGIS demo city for one test that writes to it."""
     template = postgis_demo.engine.url.database
     postgis_demo.engine.dispose()  # CREATE DATABASE … TEMPLATE needs the template unused
+    postgis_cluster.disconnect_all(template)  # and other engines' idle pooled connections too
     name = postgis_cluster.create_database("demo_copy", template=template)
     store = open_store(postgis_cluster.url(name))
     yield store

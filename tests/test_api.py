@@ -24,7 +24,8 @@ def store(request):
 @pytest.fixture(scope="module")
 def client(store):
     app = create_app(Settings(db=store.engine.url.render_as_string(hide_password=False)))
-    return app.server.test_client()
+    yield app.server.test_client()
+    app.server.config["CITYBRAIN_DATA"].store.engine.dispose()  # leave the template database free
 
 
 @pytest.fixture(scope="module")

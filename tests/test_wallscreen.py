@@ -69,7 +69,7 @@ def _city_data(store) -> CityData:
 
 @pytest.fixture(scope="module", params=["embedded", "postgis"])
 def data(request):
-    return _city_data(request.getfixturevalue(f"{request.param}_demo"))
+    yield _city_data(request.getfixturevalue(f"{request.param}_demo"))
 
 
 def test_view_model_for_the_city(data):
