@@ -14,12 +14,11 @@ from pathlib import Path
 import dash
 from flask_caching import Cache
 
-from callbacks import api, wallscreen
+from callbacks import api, coverage, heat, views, wallscreen
 from dashboard import strings
 from dashboard.settings import Settings, database_url, settings_table
 from data.service import CityData
 from data.store import open_store
-from layouts.page import wall_screen
 
 ASSETS = Path(__file__).resolve().parent / "dashboard" / "assets"
 
@@ -42,9 +41,12 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     cache = Cache(app.server, config=_cache_config(settings))
     data = CityData(store, cache, intervention_minutes=settings.intervention_minutes,
                     timezone=settings.timezone, cache_seconds=settings.cache_seconds)
-    app.layout = wall_screen(settings.refresh_seconds, settings.timezone)
+    # The page router sets app.layout (the shell) and app.validation_layout (every view).
+    views.register(app, data, settings)
     wallscreen.register(app, data, settings)
-    api.register(app, data)
+    heat.register(app, data, settings)
+    coverage.register(app, data, settings)
+    api.register(app, data, writer_token=settings.writer_token)
     app.server.config["CITYBRAIN_DATA"] = data
     return app
 
@@ -89,12 +91,16 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("settings", help="print every setting with its default and meaning")
 
+    _add_import_parser(commands)
+
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "demo":
         return _demo(settings, args)
     if args.command == "serve":
         return _serve(settings, args)
+    if args.command == "import":
+        return _import(settings, args)
     if args.command == "db":
         return _db_upgrade(database_url(args.db) if args.db else settings.db_url)
     print(settings_table())
@@ -143,6 +149,67 @@ def _serve(settings: Settings, args) -> int:
     app = create_app(settings)
     print(f"CityBrain: http://{settings.host}:{settings.port}/", file=sys.stderr)
     app.run(host=settings.host, port=settings.port, debug=settings.debug)
+    return 0
+
+
+def _add_import_parser(commands) -> None:
+    imp = commands.add_parser(
+        "import", help="import units, cases, cameras or key places from a file (upsert, one transaction)",
+        description="GeoJSON, GeoPackage, Shapefile or CSV (lon/lat or WKT columns). Re-importing a file "
+                    "changes nothing; a changed record updates; a status change appends to the history.")
+    imp.add_argument("kind", choices=["units", "cases", "cameras", "places"])
+    imp.add_argument("file")
+    imp.add_argument("--db", help="database URL or embedded file (default: CITYBRAIN_DB)")
+    imp.add_argument("--crs", help="the file's coordinates: EPSG code (4326, 4490, 4547…), gcj02 or bd09 "
+                                   "(default: the file's own CRS, else 4326)")
+    imp.add_argument("--field", action="append", default=[], metavar="FIELD=COLUMN",
+                     help="which file column holds a field, e.g. --field code=GRID_ID (repeatable)")
+    imp.add_argument("--map", action="append", default=[], metavar="FIELD:FROM=TO",
+                     help="map a value of any field, e.g. --map risk_level:高风险=高 (repeatable)")
+    for name in ("category", "status", "source", "level", "kind"):
+        imp.add_argument(f"--map-{name}", action="append", default=[], metavar="FROM=TO",
+                         help=f"map a {name} value to the store's vocabulary (repeatable)")
+    imp.add_argument("--level", help="units: the level of every row (city, district, street, grid…)")
+    imp.add_argument("--parent", help="units: the parent code of every row that names none")
+    imp.add_argument("--layer", help="the layer of a GeoPackage with several")
+    imp.add_argument("--encoding", help="text encoding of a CSV or Shapefile (e.g. gb18030)")
+    imp.add_argument("--lon", help="CSV: the longitude (x) column")
+    imp.add_argument("--lat", help="CSV: the latitude (y) column")
+    imp.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
+    imp.add_argument("--skip-invalid", action="store_true",
+                     help="land the good rows; write the bad ones with reasons to the reject file")
+    imp.add_argument("--rejects", help="reject file (CSV; default FILE.rejects.csv)")
+    imp.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def _import(settings: Settings, args) -> int:
+    from data.importer import ImportOptions, ImportRejected, Progress, parse_pairs, run_import
+
+    try:
+        values = parse_pairs(args.map, with_field=True)
+        for name in ("category", "status", "source", "level", "kind"):
+            values.setdefault(name, {}).update(parse_pairs(getattr(args, f"map_{name}"))[""])
+        options = ImportOptions(
+            crs=args.crs, fields=parse_pairs(args.field)[""], values=values, layer=args.layer,
+            encoding=args.encoding, lon=args.lon, lat=args.lat, level=args.level, parent=args.parent,
+            dry_run=args.dry_run, skip_invalid=args.skip_invalid, rejects=args.rejects,
+            timezone=settings.timezone, actor=f"import:{Path(args.file).name}")
+        url = database_url(args.db) if args.db else settings.db_url
+        store = open_store(url)
+        store.create_schema()
+        report = run_import(store, args.kind, args.file, options,
+                            Progress(stream=None if args.quiet else sys.stderr))
+    except ImportRejected as exc:
+        print(f"citybrain import: {exc}", file=sys.stderr)
+        if exc.report.rejects_file:
+            print(f"拒绝的行及原因 rejected rows with reasons: {exc.report.rejects_file}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as exc:
+        print(f"citybrain import: {exc}", file=sys.stderr)
+        return 2
+    for problem in report.warnings[:20]:
+        print(problem, file=sys.stderr)
+    print(report.summary())
     return 0
 
 

@@ -2,25 +2,32 @@
 
 ``GET /healthz``, ``/api/v1/units``, ``/api/v1/units/<code>``, ``…/children`` and
 ``…/children.geojson``. An unknown code is a 404 and a bad parameter a 400, each with a message.
+``POST /api/v1/cases`` is the one write: live ingest with the writer token.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
+import hmac
 
 from flask import Blueprint, Response, abort, jsonify, request
+import shapely
 
 from dashboard.indicators import INDICATORS, MAP_METRICS
-from dashboard.viewstate import BadRequest, Period, ViewState
+from dashboard import strings
+from dashboard.viewstate import CELL_KINDS, BadRequest, Period, ViewState
+from data.importer import ImportRejected, ingest_cases
 from data.service import CityData, StoreUnavailable
+from geo.cells import size_for_bounds
 from geo.geojson import dumps
 
 
-def register(app, data: CityData) -> None:
-    app.server.register_blueprint(blueprint(data))
+def register(app, data: CityData, *, writer_token: str = "") -> None:
+    app.server.register_blueprint(blueprint(data, writer_token=writer_token))
 
 
-def blueprint(data: CityData) -> Blueprint:
+def blueprint(data: CityData, *, writer_token: str = "") -> Blueprint:
     api = Blueprint("citybrain_api", __name__)
 
     @api.errorhandler(BadRequest)
@@ -78,6 +85,68 @@ def blueprint(data: CityData) -> Blueprint:
         body = dumps({"type": "FeatureCollection", "features": features})
         return Response(body, mimetype="application/geo+json")
 
+    @api.post("/api/v1/cases")
+    def ingest():
+        """Live ingest: one case or a batch, validated like a file import, idempotent by
+        ``external_id``; needs ``Authorization: Bearer <CITYBRAIN_WRITER_TOKEN>``."""
+        _require_writer(writer_token)
+        body = request.get_json(silent=True)
+        if body is None:
+            raise BadRequest("请求体应为 JSON body must be JSON (Content-Type: application/json)")
+        records = body.get("cases", body) if isinstance(body, dict) else body
+        records = [records] if isinstance(records, dict) else records
+        options = body if isinstance(body, dict) and "cases" in body else {}
+        partial = _flag(request.args.get("partial", options.get("partial", False)))
+        try:
+            report = ingest_cases(data.store, records, partial=partial, crs=options.get("crs"),
+                                  timezone=data.timezone, actor="api")
+        except ImportRejected as exc:
+            return jsonify(error="校验未通过，未写入任何数据 validation failed, nothing stored",
+                           **exc.report.as_dict()), 400
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        data.version(fresh=True)  # the next screen tick sees the change
+        status = 201 if report.result.inserted else 200
+        return jsonify(report.as_dict()), status
+
+    @api.get("/api/v1/units/<code>/heat")
+    def heat(code):
+        """Disputes per hexagon or square cell (metres in the unit's UTM zone), with counts."""
+        found = _unit_or_404(data, code)
+        state = _view_state(data)
+        period = state.period(data.now().date())
+        cell = request.args.get("cell") or "hex"
+        if cell not in CELL_KINDS:
+            raise BadRequest(f"未知网格形状 cell={cell!r}，可选：{', '.join(CELL_KINDS)}")
+        size = _cell_size(request.args.get("size"), data, code)
+        frame = data.heat(code, period, state.heat, cell=cell, size=size)
+        return jsonify(
+            unit=_unit_json(found), period=_period_json(period), cell=cell, size_m=size,
+            crs=f"EPSG:{data.metric_epsg(code)}", filters=state.heat.query(),
+            total=int(frame["count"].sum()),
+            cells=[{"i": int(r.i), "j": int(r.j), "count": int(r.count), "lon": round(r.lon, 6),
+                    "lat": round(r.lat, 6), "geometry": json.loads(shapely.to_geojson(
+                        shapely.set_precision(shapely.from_wkb(r.wkb), 1e-6)))}
+                   for r in frame.itertuples()],
+        )
+
+    @api.get("/api/v1/units/<code>/coverage")
+    def coverage(code):
+        """Camera coverage of each child: covered share, blind area, uncovered key places, online
+        rate, cases in blind spots; and where one more camera would help most."""
+        found = _unit_or_404(data, code)
+        period, _filters = _period_and_filters(data)
+        answer = data.coverage(code, period)
+        names = {u["code"]: u for u in data.children(code)} or {code: found}
+        return jsonify(
+            unit=_unit_json(found), period=_period_json(period), crs=f"EPSG:{answer['epsg']}",
+            total=_coverage_json(answer["total"]),
+            children=[{**_unit_json(names[m["code"]]), **_coverage_json(m)} for m in answer["members"]],
+            suggestions=[{**s, "unit": _unit_json(names[s["member"]]),
+                          "text": strings.suggestion_text(s, names[s["member"]]["name"])}
+                         for s in answer["suggestions"]],
+        )
+
     @api.get("/geo/<code>.geojson")
     def geometry(code):
         """Simplified boundaries for the map; the URL carries a version, so it caches forever."""
@@ -96,6 +165,19 @@ def blueprint(data: CityData) -> Blueprint:
         return response
 
     return api
+
+
+def _require_writer(token: str) -> None:
+    if not token:
+        abort(_error(403, "实时接入未启用 live ingest is disabled (set CITYBRAIN_WRITER_TOKEN)"))
+    sent = request.headers.get("Authorization", "")
+    scheme, _, value = sent.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+        abort(_error(403, "写入令牌无效 missing or wrong writer token (Authorization: Bearer …)"))
+
+
+def _flag(value) -> bool:
+    return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 def _error(status: int, message: str):
@@ -118,6 +200,33 @@ def _period_and_filters(data: CityData) -> tuple[Period, object]:
             raise BadRequest("from 与 to 需同时给出 (YYYY-MM-DD)")
     state = ViewState.from_query(request.query_string.decode())
     return state.period(data.now().date()), state.filters
+
+
+def _view_state(data: CityData) -> ViewState:
+    args = request.args
+    if (args.get("from") or args.get("to")) and not (args.get("from") and args.get("to")):
+        raise BadRequest("from 与 to 需同时给出 (YYYY-MM-DD)")
+    return ViewState.from_query(request.query_string.decode())
+
+
+def _cell_size(text: str | None, data: CityData, code: str) -> int:
+    if not text:
+        return size_for_bounds(data.children_geometry(code).bounds)
+    try:
+        size = float(text)
+    except ValueError:
+        size = float("nan")
+    if not 10 <= size <= 10_000:
+        raise BadRequest(f"格边长 size={text!r} 应为 10 到 10000 之间的米数")
+    return int(size) if size == int(size) else size
+
+
+def _coverage_json(row: dict) -> dict:
+    out = {k: (_number(v) if isinstance(v, float) else v) for k, v in row.items()
+           if k not in ("code", "uncovered_place_list")}
+    if "uncovered_place_list" in row:
+        out["uncovered_key_places"] = row["uncovered_place_list"]
+    return out
 
 
 def _unit_json(u: dict) -> dict:

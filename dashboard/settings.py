@@ -67,6 +67,12 @@ class Settings:
         "CITYBRAIN_CACHE_SECONDS", 600, "How long an aggregate stays cached (keys carry the data version)."
     )
     debug: bool = _setting("CITYBRAIN_DEBUG", False, "Dash debug mode (never on a wall screen).")
+    writer_token: str = _setting(
+        "CITYBRAIN_WRITER_TOKEN",
+        "",
+        "Token that other systems send as `Authorization: Bearer …` to `POST /api/v1/cases`. "
+        "Empty: live ingest is disabled (403).",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":

@@ -39,3 +39,57 @@ CASE_STATUS_COLORS_TITLE = "事件状态"
 
 def level_name(level: str) -> str:
     return LEVEL_NAMES.get(level, level)
+
+
+# --- navigation between the views ---------------------------------------------------------------
+NAV = {"/": "一屏观全城", "/heat": "矛盾纠纷热力", "/coverage": "雪亮覆盖"}
+HEAT_TITLE = "城市大脑 · 矛盾纠纷热力"
+COVERAGE_TITLE = "城市大脑 · 雪亮覆盖"
+
+# --- dispute heatmap -------------------------------------------------------------------------------
+HEAT_STYLES = {"cells": "蜂窝格", "density": "热力"}
+CELL_KINDS = {"hex": "六边形", "square": "方格"}
+SUBCATEGORY_PLACEHOLDER = "全部纠纷类型"
+STATUS_PLACEHOLDER = "全部状态"
+HOURS_LABEL = "发生时段"
+HEAT_TOTAL = "矛盾纠纷"
+HEAT_CELLS = "有纠纷的格"
+HEAT_PEAK = "最密格"
+HEAT_CELL_SIZE = "格边长"
+HEAT_HOVER = "{count} 起矛盾纠纷"
+HEAT_SIDE_TITLE = "{level}纠纷数排名"
+CELL_LIST_TITLE = "所选格内纠纷 · {count} 起"
+CELL_LIST_HINT = "点击地图上的格子，查看其中的纠纷"
+HEAT_HOURS_TITLE = "按小时分布"
+METRES = "{size:,} 米"
+
+# --- camera coverage --------------------------------------------------------------------------------
+COVERAGE_KPIS = {
+    "covered_share": ("面积覆盖率", "在线摄像机视场覆盖的面积 ÷ 区域面积（米制投影下计算）"),
+    "blind_km2": ("盲区面积", "区域内不在任何在线摄像机视场内的面积"),
+    "online_rate": ("视频在线率", "在线摄像机数 ÷ 摄像机总数（实时）"),
+    "uncovered_places": ("未覆盖重点部位", "不在任何在线摄像机视场内的重点部位数"),
+    "blind_cases": ("盲区事件", "时段内发生在盲区（无在线摄像机视场）内的事件数"),
+    "blind_case_share": ("盲区事件占比", "盲区事件数 ÷ 时段内有位置的事件数"),
+}
+COVERAGE_RANK_TITLE = "{level}覆盖率排名（低者在前）"
+SUGGEST_TITLE = "建议新增点位（按效益排序）"
+SUGGEST_NONE = "本区域盲区内没有事件或未覆盖的重点部位，暂无建议"
+SUGGESTION = "在{unit}新增一路球机（覆盖半径{radius}米），可看到{cases}起发生在盲区的事件{places}"
+SUGGESTION_PLACES = "，以及{count}处未覆盖的重点部位（{names}）"
+LEGEND_ONLINE = "在线视场"
+LEGEND_OFFLINE = "离线视场"
+LEGEND_BLIND = "盲区"
+LEGEND_PLACE = "未覆盖重点部位"
+LEGEND_SITE = "建议点位"
+KM2 = "{value:.2f} km²"
+CAMERAS_POINTS_ONLY = "摄像机较多，下钻后显示视场扇区与盲区"
+
+
+def suggestion_text(s: dict, unit_name: str) -> str:
+    """One suggested camera site in plain words."""
+    places = ""
+    if s["key_places"]:
+        names = "、".join(s["key_places"][:3]) + ("等" if len(s["key_places"]) > 3 else "")
+        places = SUGGESTION_PLACES.format(count=len(s["key_places"]), names=names)
+    return SUGGESTION.format(unit=unit_name, radius=int(s["radius_m"]), cases=s["cases"], places=places)

@@ -110,6 +110,53 @@ class Filters:
         return f"c={','.join(self.categories)};s={','.join(self.sources)}"
 
 
+HEAT_STYLES = ("cells", "density")
+CELL_KINDS = ("hex", "square")
+
+
+@dataclass(frozen=True)
+class HeatFilters:
+    """Filters of the dispute heatmap (SPEC §5.3); an empty tuple or ``None`` means all."""
+
+    subcategories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    hours: tuple[int, int] | None = None  # first and last hour of day, inclusive (22–3 wraps)
+
+    def __post_init__(self):
+        for value in self.subcategories:
+            if value not in vocab.CATEGORIES[vocab.DISPUTE]:
+                raise BadRequest(f"未知纠纷类型 subcategory={value!r}")
+        for value in self.sources:
+            if value not in vocab.SOURCES:
+                raise BadRequest(f"未知来源 source={value!r}")
+        for value in self.statuses:
+            if value not in vocab.STATUSES:
+                raise BadRequest(f"未知状态 status={value!r}")
+        if self.hours is not None and not all(0 <= h <= 23 for h in self.hours):
+            raise BadRequest(f"时段 hour={self.hours!r} 应在 0–23 之间")
+
+    @classmethod
+    def from_args(cls, q: dict) -> "HeatFilters":
+        hours = None
+        if q.get("hour"):
+            first, _, last = q["hour"].partition("-")
+            if not first.isdigit() or not (last or first).isdigit():
+                raise BadRequest(f"时段 hour={q['hour']!r} 应为 8-18 这样的小时范围")
+            hours = (int(first), int(last or first))
+        return cls(_split(q.get("subcategory")), _split(q.get("source")), _split(q.get("status")), hours)
+
+    def query(self) -> dict:
+        q = {}
+        for key, values in (("subcategory", self.subcategories), ("source", self.sources),
+                            ("status", self.statuses)):
+            if values:
+                q[key] = ",".join(values)
+        if self.hours is not None:
+            q["hour"] = f"{self.hours[0]}-{self.hours[1]}"
+        return q
+
+
 @dataclass(frozen=True)
 class ViewState:
     unit: str | None = None
@@ -119,6 +166,9 @@ class ViewState:
     metric: str = DEFAULT_METRIC
     filters: Filters = field(default_factory=Filters)
     tour_seconds: int = 0  # 轮播: > 0 moves on to the next unit every so many seconds
+    heat: HeatFilters = field(default_factory=HeatFilters)  # the heatmap view's filters
+    heat_style: str = "cells"  # cells | density
+    cell: str = "hex"  # hex | square
 
     @classmethod
     def from_query(cls, search: str | None) -> "ViewState":
@@ -138,7 +188,16 @@ class ViewState:
         tour = q.get("tour") or "0"
         if not tour.isdigit() or 0 < int(tour) < 5:
             raise BadRequest(f"轮播间隔 tour={tour!r} 应为不少于 5 的秒数")
-        return cls(q.get("unit") or None, key, first, last, metric, filters, int(tour))
+        heat_style = q.get("style") or "cells"
+        if heat_style not in HEAT_STYLES:
+            raise BadRequest(f"未知呈现方式 style={heat_style!r}，可选：{', '.join(HEAT_STYLES)}")
+        cell = q.get("cell") or "hex"
+        if cell not in CELL_KINDS:
+            raise BadRequest(f"未知网格形状 cell={cell!r}，可选：{', '.join(CELL_KINDS)}")
+        heat = HeatFilters(_split(q.get("subcategory")), filters.sources, _split(q.get("status")),
+                           HeatFilters.from_args(q).hours)
+        return cls(q.get("unit") or None, key, first, last, metric, filters, int(tour), heat,
+                   heat_style, cell)
 
     def to_query(self) -> str:
         """The query string for this state, without defaults, so links stay short."""
@@ -157,6 +216,13 @@ class ViewState:
             q["source"] = ",".join(self.filters.sources)
         if self.tour_seconds:
             q["tour"] = str(self.tour_seconds)
+        heat = self.heat.query()
+        heat.pop("source", None)  # the same parameter as the wall screen's source filter
+        q.update(heat)
+        if self.heat_style != "cells":
+            q["style"] = self.heat_style
+        if self.cell != "hex":
+            q["cell"] = self.cell
         return "?" + urlencode(q, safe=",") if q else ""
 
     def period(self, today: date) -> Period:

@@ -62,8 +62,9 @@ def _sqlite_values(series: pd.Series, type_) -> list:
     if isinstance(type_, DateTime):
         text = pd.to_datetime(series).dt.strftime(_SQLA_DATETIME)
         return text.where(series.notna(), None).tolist()
-    values = series.astype(object).where(series.notna(), None).tolist()
-    return [v.item() if isinstance(v, np.generic) else v for v in values]
+    missing = series.isna().to_numpy()
+    values = series.astype(object).tolist()
+    return [None if m else v.item() if isinstance(v, np.generic) else v for v, m in zip(values, missing)]
 
 
 class EmbeddedStore(Store):
@@ -119,25 +120,44 @@ class EmbeddedStore(Store):
         conn.exec_driver_sql(sql, list(zip(*values)))
 
     def assign_grids(self, wkb_points) -> np.ndarray:
-        leaves = self._leaf_shapes()
+        with self.engine.connect() as conn:
+            return self._assign_in(conn, wkb_points)
+
+    def _assign_in(self, conn, wkb_points) -> np.ndarray:
+        leaves = self._leaf_shapes(conn)
         points = shapely.from_wkb(np.asarray(wkb_points, dtype=object))
         return assign_points(points, leaves.geometry.to_numpy(), leaves["code"].to_numpy())
 
-    def _leaf_shapes(self) -> gpd.GeoDataFrame:
+    def _leaf_shapes(self, conn=None) -> gpd.GeoDataFrame:
         has_child = select(units.c.parent_code).where(units.c.parent_code.isnot(None))
         query = (
             select(units.c.code, units.c.geom)
             .where(units.c.code.not_in(has_child), units.c.geom.isnot(None))
             .order_by(units.c.code)
         )
-        return self._shapes(query)
+        return self._shapes(query, conn)
+
+    def heat_cells(self, **kwargs) -> pd.DataFrame:
+        from data.spatial import shapely_heat_cells
+
+        with self.engine.connect() as conn:
+            return shapely_heat_cells(conn, **kwargs)
+
+    def coverage_facts(self, **kwargs):
+        from data.spatial import shapely_coverage_facts
+
+        with self.engine.connect() as conn:
+            return shapely_coverage_facts(conn, **kwargs)
 
     def unit_shapes(self, codes) -> gpd.GeoDataFrame:
         query = select(units.c.code, units.c.geom).where(units.c.code.in_(list(codes)))
         return self._shapes(query.order_by(units.c.code))
 
-    def _shapes(self, query) -> gpd.GeoDataFrame:
-        with self.engine.connect() as conn:
+    def _shapes(self, query, conn=None) -> gpd.GeoDataFrame:
+        if conn is None:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+        else:
             rows = conn.execute(query).all()
         codes = [r.code for r in rows]
         geoms = shapely.from_wkb([r.geom for r in rows]) if rows else []

@@ -71,21 +71,38 @@ class PostGISStore(Store):
     # --- spatial operations -------------------------------------------------------------------
 
     def assign_grids(self, wkb_points) -> np.ndarray:
+        with self.engine.begin() as conn:
+            return self._assign_in(conn, wkb_points)
+
+    def _assign_in(self, conn, wkb_points) -> np.ndarray:
         wkb_points = np.asarray(wkb_points, dtype=object)
         result = np.full(len(wkb_points), None, dtype=object)
         if len(wkb_points) == 0:
             return result
         body = _copy_text([[str(i) for i in range(len(wkb_points))], _copy_column(
             pd.Series(wkb_points), Geometry())])
-        with self.engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TEMPORARY TABLE _assign_points (i integer, geom geometry)"
-                                 " ON COMMIT DROP")
-            self._copy(conn, "COPY _assign_points (i, geom) FROM STDIN", body)
-            conn.exec_driver_sql("CREATE INDEX ON _assign_points USING gist (geom)")
-            conn.exec_driver_sql("ANALYZE _assign_points")
-            for i, code in conn.exec_driver_sql(_ASSIGN_SQL):
-                result[i] = code
+        conn.exec_driver_sql("DROP TABLE IF EXISTS _assign_points")
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE _assign_points (i integer, geom geometry)"
+                             " ON COMMIT DROP")
+        self._copy(conn, "COPY _assign_points (i, geom) FROM STDIN", body)
+        conn.exec_driver_sql("CREATE INDEX ON _assign_points USING gist (geom)")
+        conn.exec_driver_sql("ANALYZE _assign_points")
+        for i, code in conn.exec_driver_sql(_ASSIGN_SQL):
+            result[i] = code
+        conn.exec_driver_sql("DROP TABLE _assign_points")
         return result
+
+    def heat_cells(self, **kwargs) -> pd.DataFrame:
+        from data.postgis_spatial import sql_heat_cells
+
+        with self.engine.begin() as conn:
+            return sql_heat_cells(conn, **kwargs)
+
+    def coverage_facts(self, **kwargs):
+        from data.postgis_spatial import sql_coverage_facts
+
+        with self.engine.begin() as conn:
+            return sql_coverage_facts(conn, **kwargs)
 
     def unit_shapes(self, codes) -> gpd.GeoDataFrame:
         query = select(units.c.code, units.c.geom).where(units.c.code.in_(list(codes))).order_by(units.c.code)

@@ -292,3 +292,17 @@ def cases_by_id(conn: Connection, ids, limit: int = 50) -> list[dict]:
         .limit(limit)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def dispute_member_counts(conn: Connection, *, members: list[str], unit_code: str, start: datetime,
+                          end: datetime, heat: HeatFilters = HeatFilters()) -> dict[str, int]:
+    """Disputes passing the heatmap's filters per member unit (every member present)."""
+    picked = dispute_cases(unit_code, start, end, heat).with_only_columns(cases.c.id).subquery()
+    query = (
+        select(unit_closure.c.ancestor_code, func.count(cases.c.id))
+        .join(unit_closure, unit_closure.c.descendant_code == cases.c.grid_code)
+        .where(unit_closure.c.ancestor_code.in_(members), cases.c.id.in_(select(picked.c.id)))
+        .group_by(unit_closure.c.ancestor_code)
+    )
+    found = dict(conn.execute(query).all())
+    return {m: int(found.get(m, 0)) for m in members}

@@ -14,13 +14,19 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
+import shapely
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.indicators import INDICATORS, compute
-from dashboard.viewstate import Filters, Period, local_now
+from dashboard.viewstate import Filters, HeatFilters, Period, local_now
 from data import queries
 from data.store import Store
+from data.spatial import coverage_summary
+from geo import cells as geo_cells
+from geo import coverage as geo_cov
+from geo.coverage import metric_epsg
 from geo.geojson import dumps, feature_collection
 from geo.simplify import simplify_children
 
@@ -165,3 +171,73 @@ class CityData:
         while len(self._geometry) > 256:
             self._geometry.popitem(last=False)
         return geometry
+
+    # --- heatmap and coverage (SPEC §5.3–5.4) ---------------------------------------------------
+
+    def metric_epsg(self, code: str) -> int:
+        """The metric CRS the unit's heat cells and coverage are measured in (its UTM zone)."""
+        known = self.__dict__.setdefault("_epsg", {})
+        if code not in known:
+            c = self.store.unit_shapes([code]).geometry.iloc[0].centroid
+            known[code] = metric_epsg(c.x, c.y)
+        return known[code]
+
+    def heat(self, code: str, period: Period, heat: HeatFilters = HeatFilters(), *,
+             cell: str = "hex", size: float = 500) -> pd.DataFrame:
+        """Disputes per cell: ``i``, ``j``, ``count``, ``ids`` (newest first), ``lon``/``lat`` of the
+        centre and ``wkb`` (lon/lat polygon)."""
+        epsg = self.metric_epsg(code)
+        return self._cached_call("heat", self._heat, code=code, start=period.start, end=period.end,
+                                 heat=heat, cell=cell, size=float(size), epsg=epsg)
+
+    def _heat(self, *, code, cell, size, epsg, **kwargs) -> pd.DataFrame:
+        frame = self.store.heat_cells(unit_code=code, cell=cell, size=size, epsg=epsg, **kwargs)
+        polygons = geo_cells.cell_polygons(frame["i"].to_numpy(), frame["j"].to_numpy(), cell, size)
+        lonlat = geo_cov.to_lonlat(polygons, epsg) if len(frame) else polygons
+        centres = shapely.get_coordinates(shapely.centroid(lonlat)) if len(frame) else np.empty((0, 2))
+        return frame.assign(lon=centres[:, 0], lat=centres[:, 1],
+                            wkb=list(shapely.to_wkb(lonlat)) if len(frame) else [])
+
+    def cell_cases(self, ids) -> list[dict]:
+        return self._cached("cell_cases", queries.cases_by_id, ids=tuple(ids))
+
+    def coverage(self, code: str, period: Period) -> dict:
+        """Coverage of the unit's children (or of a grid itself): see ``data.spatial``.
+
+        ``{"members", "total", "suggestions", "views", "blind_wkb"}``.
+        """
+        return self._cached_call("coverage", self._coverage, code=code, start=period.start,
+                                 end=period.end)
+
+    def _coverage(self, *, code, start, end) -> dict:
+        epsg = self.metric_epsg(code)
+        members = self._query(queries.member_codes, code=code)
+        try:
+            facts = self.store.coverage_facts(unit_code=code, members=members, start=start, end=end,
+                                              epsg=epsg)
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+        cams = self._query(queries.counts, unit_code=code, start=start, end=end, now=start,
+                           by_children=members != [code])
+        summary = coverage_summary(facts, cams[["cameras", "cameras_online"]], epsg)
+        return {**summary, "views": facts.views, "blind_wkb": facts.blind_wkb, "epsg": epsg}
+
+    def _cached_call(self, name: str, fn, **kwargs):
+        """Like ``_cached`` for a function that opens its own connections."""
+        key = "cb:" + hashlib.sha1(repr((name, self.version(), sorted(kwargs.items()))).encode()).hexdigest()
+        value = self.cache.get(key)
+        if value is None:
+            try:
+                value = fn(**kwargs)
+            except SQLAlchemyError as exc:
+                raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+            self.cache.set(key, value, timeout=self.cache_seconds)
+        return value
+
+    def members(self, code: str) -> list[str]:
+        """The units a view of ``code`` is split into: its children, or itself at a grid."""
+        return [u["code"] for u in self.children(code)] or [code]
+
+    def dispute_counts(self, code: str, period: Period, heat: HeatFilters = HeatFilters()) -> dict:
+        return self._cached("dispute_counts", queries.dispute_member_counts, members=self.members(code),
+                            unit_code=code, start=period.start, end=period.end, heat=heat)

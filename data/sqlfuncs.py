@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, String
+from sqlalchemy import Float, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -50,3 +50,21 @@ def _day_sqlite(element, compiler, **kw):
 def _day_pg(element, compiler, **kw):
     return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
 
+
+
+class hour_of(FunctionElement):
+    """The hour of day (0–23) of a timestamp, as an integer on both stores."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "hour_of"
+
+
+@compiles(hour_of, "sqlite")
+def _hour_sqlite(element, compiler, **kw):
+    return f"CAST(strftime('%H', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(hour_of, "postgresql")
+def _hour_pg(element, compiler, **kw):
+    return f"CAST(date_part('hour', {compiler.process(element.clauses, **kw)}) AS INTEGER)"

@@ -8,13 +8,16 @@ them in Shapely here; the PostGIS store does them in SQL.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, create_engine, delete, event, select
+from sqlalchemy import Engine, bindparam, create_engine, delete, event, or_, select
 
-from data import schema
+from dashboard import vocab
+from data import schema, upsert
 from data.schema import cases, unit_closure, units
 
 
@@ -76,6 +79,15 @@ class Store:
         """``code`` and full-detail ``geometry`` of the given units."""
         raise NotImplementedError
 
+    def heat_cells(self, *, unit_code, start, end, heat, cell: str, size: float,
+                   epsg: int) -> pd.DataFrame:
+        """Disputes per hexagon or square cell (see ``data.spatial.heat_cells``)."""
+        raise NotImplementedError
+
+    def coverage_facts(self, *, unit_code, members, start, end, epsg: int):
+        """Camera coverage of the unit's members (see ``data.spatial.CoverageFacts``)."""
+        raise NotImplementedError
+
     # --- writing ------------------------------------------------------------------------------
 
     def write_units(self, frame: gpd.GeoDataFrame) -> None:
@@ -128,6 +140,172 @@ class Store:
         for i in range(0, len(rows), 50_000):
             conn.execute(table.insert(), rows[i : i + 50_000])
 
+    # --- upserting: imports and live ingest (data.importer) ------------------------------------
+
+    def stored_rows(self, conn, table, key: str, keys, columns) -> pd.DataFrame:
+        """The stored rows of ``table`` whose ``key`` is in ``keys``, with ``key`` and ``columns``."""
+        names = [key] + [c for c in columns if c != key and c in table.c]
+        parts = [
+            pd.DataFrame(conn.execute(select(*(table.c[c] for c in names)).where(table.c[key].in_(chunk)))
+                         .all(), columns=names)
+            for chunk in upsert.chunks(list(keys))
+        ]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names)
+
+    def upsert_rows(self, conn, table, frame: pd.DataFrame, key: str) -> None:
+        """``INSERT … ON CONFLICT (key) DO UPDATE`` the frame's other columns, only where one differs.
+
+        The dialect's own upsert (SQLite and PostgreSQL spell it the same); rows equal to the stored
+        ones are not touched, so their ``updated_at`` stays.
+        """
+        if frame.empty:
+            return
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        columns = [c for c in frame.columns if c in table.c]
+        compared = [c for c in columns if c not in (key, "updated_at")]
+        stmt = insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c[key]],
+            set_={c: stmt.excluded[c] for c in columns if c != key},
+            where=or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in compared)),
+        )
+        rows = _records(frame[columns])
+        for batch in upsert.chunks(rows, 10_000):
+            conn.execute(stmt, batch)
+
+    def upsert_table(self, conn, table, frame: pd.DataFrame, key: str, *, now: datetime,
+                     dry_run: bool = False) -> tuple[upsert.UpsertResult, pd.DataFrame, pd.DataFrame]:
+        """Insert the new rows (the bulk path), update the changed ones, leave equal ones alone.
+
+        Returns the result, the new rows and the changed rows with their stored values (``old_…``
+        columns hold what they replace). Nothing is written when ``dry_run``.
+        """
+        stored = self.stored_rows(conn, table, key, frame[key].tolist(), frame.columns)
+        new, changed, counts = upsert.diff(frame, stored, table, key)
+        result = upsert.UpsertResult(inserted=int(new.sum()), updated=int(changed.sum()),
+                                     unchanged=int((~new & ~changed).sum()), changed_fields=counts)
+        fresh, modified = frame[new], frame[changed]
+        old = stored.drop_duplicates(key).set_index(key).add_prefix("old_")
+        modified = modified.join(old, on=key)
+        if not dry_run:
+            stamped = {"updated_at": now} if "updated_at" in table.c else {}
+            if len(fresh):
+                self._bulk_insert(conn, table, fresh.assign(**stamped))
+            if len(modified):
+                self.upsert_rows(conn, table, frame[changed].assign(**stamped), key)
+        return result, fresh, modified
+
+    def upsert_cases(self, conn, frame: pd.DataFrame, *, now: datetime, actor: str = "import",
+                     dry_run: bool = False) -> upsert.UpsertResult:
+        """Upsert cases by ``external_id`` and append their history to ``case_events``.
+
+        A new case gets an event for each closed-loop step whose time it carries, up to its
+        status; a case whose status changed gets one event for the new status (at the step's time
+        column when given, else ``now``). ``frame`` has no ``id``; ``grid_code`` is filled by the
+        caller. Runs in the caller's transaction ``conn``.
+        """
+        frame = frame.drop(columns=[c for c in ("id",) if c in frame])
+        result, fresh, modified = self.upsert_table(conn, cases, frame, "external_id", now=now,
+                                                    dry_run=dry_run)
+        events = []
+        if "status" in modified:
+            moved = modified[modified["status"] != modified["old_status"]]
+            if len(moved):
+                ids = self.stored_rows(conn, cases, "external_id", moved["external_id"].tolist(), ["id"])
+                moved = moved.merge(ids, on="external_id")
+                events.append(_status_events(moved, now=now, actor=actor, history=False))
+        if len(fresh):
+            if dry_run:
+                fresh = fresh.assign(id=0)
+            else:
+                ids = self.stored_rows(conn, cases, "external_id", fresh["external_id"].tolist(), ["id"])
+                fresh = fresh.merge(ids, on="external_id")
+            events.append(_status_events(fresh, now=now, actor=actor, history=True))
+        events = pd.concat(events, ignore_index=True) if events else pd.DataFrame()
+        result.events = len(events)
+        if len(events) and not dry_run:
+            self._bulk_insert(conn, schema.case_events, events)
+        return result
+
+    def upsert_units(self, conn, frame: gpd.GeoDataFrame | pd.DataFrame, *, now: datetime,
+                     dry_run: bool = False) -> upsert.UpsertResult:
+        """Upsert units by ``code`` (WKB ``geom``), parents before children, then rebuild the
+        ancestor links and give a grid to stored cases, cameras and key places that had none."""
+        frame = pd.DataFrame(frame)
+        stored = self.stored_rows(conn, units, "code", frame["code"].tolist(), frame.columns)
+        new, changed, counts = upsert.diff(frame, stored, units, "code")
+        result = upsert.UpsertResult(inserted=int(new.sum()), updated=int(changed.sum()),
+                                     unchanged=int((~new & ~changed).sum()), changed_fields=counts)
+        if dry_run or not (new.any() or changed.any()):
+            return result
+        fresh = frame[new].assign(updated_at=now)
+        for batch in _parents_first(_records(fresh)):
+            self._bulk_insert(conn, units, pd.DataFrame(batch))
+        self.upsert_rows(conn, units, frame[changed].assign(updated_at=now), "code")
+        self._rebuild_closure(conn)
+        result.reassigned = self.assign_missing_grids(conn, now=now)
+        return result
+
+    def assign_missing_grids(self, conn, *, now: datetime) -> int:
+        """Give the grid containing its point to every stored case, camera and key place that has
+        none, or whose unit is no longer a leaf (grids arrived under it), after units changed; how
+        many changed."""
+        done = 0
+        parents = select(units.c.parent_code).where(units.c.parent_code.isnot(None))
+        for table, key in ((cases, "id"), (schema.cameras, "id"), (schema.key_places, "id")):
+            rows = conn.execute(select(table.c[key], table.c.geom, table.c.grid_code).where(
+                or_(table.c.grid_code.is_(None), table.c.grid_code.in_(parents)),
+                table.c.geom.isnot(None))).all()
+            if not rows:
+                continue
+            codes = self._assign_in(conn, [r.geom for r in rows])
+            updates = [{"k": r[0], "g": g, "t": now} for r, g in zip(rows, codes, strict=True)
+                       if g is not None and g != r.grid_code]
+            if updates:
+                conn.execute(table.update().where(table.c[key] == bindparam("k")).values(
+                    grid_code=bindparam("g"), updated_at=bindparam("t")), updates)
+            done += len(updates)
+        return done
+
+    def _assign_in(self, conn, wkb_points) -> np.ndarray:
+        """``assign_grids`` inside the caller's transaction (so it sees units written in it)."""
+        return self.assign_grids(wkb_points)
+
+
+_STEP_TIMES = {
+    vocab.ACCEPTED: "reported_at", vocab.ASSIGNED: "assigned_at", vocab.HANDLING: "handled_at",
+    vocab.RESPONDED: "responded_at", vocab.CLOSED: "closed_at",
+}
+
+
+def _status_events(frame: pd.DataFrame, *, now: datetime, actor: str, history: bool) -> pd.DataFrame:
+    """``case_events`` rows for cases (with ``id``): the whole known history of new cases up to
+    their status, or one event for the new status of changed ones."""
+    out = []
+    for step, column in _STEP_TIMES.items():
+        if history:
+            rank = vocab.STATUSES.index(step)
+            reached = frame["status"].map(
+                lambda s, rank=rank: s in vocab.STATUSES and vocab.STATUSES.index(s) >= rank)
+            current = frame["status"] == step
+            at = frame[column] if column in frame else pd.Series(pd.NaT, index=frame.index)
+            # The current step always gets its event; earlier ones where their time is known.
+            at = at.where(at.notna() | ~current, frame.get("reported_at", now))
+            mask = reached & (current | at.notna())
+        else:
+            mask = frame["status"] == step
+            at = frame[column] if column in frame else pd.Series(pd.NaT, index=frame.index)
+            at = at.where(at.notna(), now)
+        if mask.any():
+            out.append(pd.DataFrame({"case_id": frame.loc[mask, "id"].to_numpy(), "status": step,
+                                     "at": pd.to_datetime(at[mask]).to_numpy(), "actor": actor}))
+    if not out:
+        return pd.DataFrame(columns=["case_id", "status", "at", "actor"])
+    return pd.concat(out, ignore_index=True).sort_values(["case_id", "at"], kind="stable")
+
 
 def _multi(geom):
     return shapely.MultiPolygon([geom]) if geom.geom_type == "Polygon" else geom
@@ -158,7 +336,9 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     out = frame.astype(object).where(frame.notna(), None).to_dict("records")
     for row in out:
         for key, value in row.items():
-            if isinstance(value, pd.Timestamp):
+            if value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
+                row[key] = None  # pandas 3 string and nullable columns keep NaN/NA through where()
+            elif isinstance(value, pd.Timestamp):
                 row[key] = value.to_pydatetime()
             elif isinstance(value, np.generic):
                 row[key] = value.item()

@@ -22,7 +22,9 @@ def map_style(tile_url: str = "", attribution: str = "") -> dict:
     """
     style = {
         "version": 8,
-        "sources": {},
+        # Never an empty "sources": Plotly.react drops an empty object when the figure changes,
+        # MapLibre then rejects the style ("Map error.") and keeps showing the previous unit.
+        "sources": {"none": {"type": "geojson", "data": {"type": "FeatureCollection", "features": []}}},
         "layers": [{"id": "background", "type": "background",
                     "paint": {"background-color": theme.BACKGROUND}}],
     }

@@ -84,6 +84,7 @@ def _header() -> html.Header:
                 ),
             ]),
             html.Div(className="status", children=[
+                html.Nav(id=ids.NAV, className="view-nav"),
                 html.Div(id=ids.CLOCK, className="clock"),
                 html.Div(id=ids.UPDATED, className="updated"),
                 html.Div(id=ids.STALE, className="stale", hidden=True),

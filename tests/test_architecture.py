@@ -84,7 +84,14 @@ def test_every_callback_id_exists_in_the_layout(embedded_demo):
             layout_ids.add(component.id)
         walk(getattr(component, "children", None))
 
+    # The layout is a shell a router fills from the path: the validation layout holds every view.
+    assert app.validation_layout is not None and not app.config.suppress_callback_exceptions
+    walk(app.validation_layout)
+    shell = set(layout_ids)
+    layout_ids.clear()
     walk(app.layout)
+    assert layout_ids <= shell, "the shell's ids must be in the validation layout"
+    layout_ids |= shell
     used = set()
     for key, spec in app.callback_map.items():
         for part in re.findall(r"([\w-]+)\.[\w]+", key):

@@ -1,0 +1,588 @@
+"""Bringing a city's own files in: read, map fields and values, convert coordinates, validate, upsert.
+
+``run_import(store, kind, path, options)`` is what ``citybrain import units|cases|cameras|places``
+runs; ``ingest_cases(store, records, …)`` is what ``POST /api/v1/cases`` runs. Both use the same
+preparation and rules (``data.validation``), and write in one transaction through the store's
+upsert (``Store.upsert_*``): re-importing a file changes nothing, a changed record is updated,
+a status change appends to the case history. Bad rows sink the whole import (nothing is
+written) unless ``skip_invalid``, which lands the good rows and writes the bad ones to a reject
+file with their reasons.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import select
+
+from dashboard import vocab
+from dashboard.viewstate import local_now
+from data import schema, validation
+from data.store import Store
+from data.upsert import UpsertResult
+from data.validation import WARNING, Problems
+from geo.crs import SourceCRS, parse_crs, to_storage
+
+KINDS = ("units", "cases", "cameras", "places")
+
+# What each kind's fields are called in the store, and what files commonly call them.
+FIELDS = {
+    "units": {
+        "code": ("code", "adcode", "gid", "编码", "代码", "区划代码", "单元编码", "网格编码"),
+        "name": ("name", "名称", "单元名称", "网格名称"),
+        "level": ("level", "层级", "级别"),
+        "parent_code": ("parent_code", "parent", "parent_id", "上级编码", "上级代码", "上级"),
+        "population": ("population", "pop", "人口", "常住人口"),
+        "households": ("households", "户数"),
+        "area_km2": ("area_km2", "面积", "面积_km2"),
+        "staff_full": ("staff_full", "专职网格员"),
+        "staff_part": ("staff_part", "兼职网格员"),
+    },
+    "cases": {
+        "external_id": ("external_id", "id", "case_id", "事件编号", "案件编号", "编号"),
+        "category": ("category", "类别", "事件类别", "大类"),
+        "subcategory": ("subcategory", "子类", "小类", "事件子类"),
+        "source": ("source", "来源", "事件来源"),
+        "reported_at": ("reported_at", "time", "上报时间", "受理时间", "发生时间"),
+        "status": ("status", "状态", "办理状态"),
+        "assigned_at": ("assigned_at", "指派时间"),
+        "handled_at": ("handled_at", "处置时间"),
+        "responded_at": ("responded_at", "反馈时间"),
+        "closed_at": ("closed_at", "办结时间"),
+        "deadline": ("deadline", "时限", "办理时限"),
+        "returned_count": ("returned_count", "退回次数"),
+        "resolved_level": ("resolved_level", "化解层级"),
+        "risk_level": ("risk_level", "风险等级"),
+        "satisfaction": ("satisfaction", "满意度"),
+        "department": ("department", "处置部门", "承办部门"),
+        "description": ("description", "描述", "事件描述"),
+        "grid_code": ("grid_code", "网格编码", "所属网格"),
+    },
+    "cameras": {
+        "id": ("id", "camera_id", "编号", "设备编号"),
+        "kind": ("kind", "type", "类型", "设备类型"),
+        "heading": ("heading", "方向", "朝向"),
+        "fov": ("fov", "视场角"),
+        "range_m": ("range_m", "range", "可视距离"),
+        "status": ("status", "状态", "在线状态"),
+        "last_seen": ("last_seen", "最后在线时间"),
+        "owner": ("owner", "权属单位"),
+    },
+    "places": {
+        "id": ("id", "place_id", "编号"),
+        "name": ("name", "名称"),
+        "kind": ("kind", "type", "类型"),
+    },
+}
+KEYS = {"units": "code", "cases": "external_id", "cameras": "id", "places": "id"}
+TABLES = {"units": schema.units, "cases": schema.cases, "cameras": schema.cameras,
+          "places": schema.key_places}
+GEOMETRY_KIND = {"units": "polygon", "cases": "point", "cameras": "point", "places": "any"}
+LON_NAMES = ("lon", "lng", "longitude", "经度", "x")
+LAT_NAMES = ("lat", "latitude", "纬度", "y")
+WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
+_CODE_FIELDS = ("code", "parent_code", "external_id", "id", "grid_code")
+
+# Values every feed spells its own way, mapped before validation (the user's maps come first).
+BUILTIN_VALUES = {
+    "level": {"市": "city", "区": "district", "县": "district", "县级市": "district", "区/县": "district",
+              "街道": "street", "镇": "street", "乡": "street", "街道/镇": "street", "社区": "community",
+              "村": "community", "社区/村": "community", "网格": "grid"},
+    "camera_status": {"在线": vocab.ONLINE, "离线": vocab.OFFLINE, "1": vocab.ONLINE, "0": vocab.OFFLINE},
+}
+# Controlled vocabularies: field -> (allowed values, the option that maps them).
+VOCABULARY = {
+    "units": {"level": (vocab.LEVELS, "--map-level")},
+    "cases": {"category": (tuple(vocab.CATEGORIES), "--map-category"),
+              "source": (vocab.SOURCES, "--map-source"),
+              "status": (vocab.STATUSES, "--map-status"),
+              "resolved_level": (vocab.RESOLVED_LEVELS, "--map resolved_level:"),
+              "risk_level": (vocab.RISK_LEVELS, "--map risk_level:"),
+              "satisfaction": (vocab.SATISFACTIONS, "--map satisfaction:")},
+    "cameras": {"kind": (vocab.CAMERA_KINDS, "--map-kind"),
+                "status": ((vocab.ONLINE, vocab.OFFLINE), "--map-status")},
+    "places": {"kind": (vocab.PLACE_KINDS, "--map-kind")},
+}
+REQUIRED = {
+    "units": ("code", "name", "level"),
+    "cases": ("external_id", "category", "source", "reported_at", "status"),
+    "cameras": ("id", "kind", "status"),
+    "places": ("id", "name", "kind"),
+}
+TIMES = {"cases": ("reported_at", "assigned_at", "handled_at", "responded_at", "closed_at", "deadline"),
+         "cameras": ("last_seen",)}
+INTEGERS = {"units": ("population", "households", "staff_full", "staff_part"),
+            "cases": ("returned_count",)}
+FLOATS = {"units": ("area_km2",), "cameras": ("heading", "fov", "range_m")}
+
+
+class ImportRejected(ValueError):
+    """The input has errors and partial landing was not asked for: nothing was written."""
+
+    def __init__(self, report: ImportReport):
+        self.report = report
+        errors = report.errors
+        super().__init__(f"{len(errors)} 处错误，未写入任何数据 {len(errors)} errors, nothing written:\n"
+                         + "\n".join(str(p) for p in errors[:20])
+                         + (f"\n… {len(errors) - 20} more" if len(errors) > 20 else ""))
+
+
+@dataclass
+class ImportOptions:
+    """How to read one file. ``fields`` maps store field → file column; ``values`` maps, per
+    store field, a file value → the store's value (``{"category": {"纠纷": "矛盾纠纷"}}``)."""
+
+    crs: str | None = None
+    fields: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+    layer: str | None = None
+    encoding: str | None = None
+    lon: str | None = None
+    lat: str | None = None
+    level: str | None = None  # units: every row is this level
+    parent: str | None = None  # units: every row without a parent has this one
+    dry_run: bool = False
+    skip_invalid: bool = False
+    rejects: str | None = None
+    timezone: str = "Asia/Shanghai"
+    actor: str = "import"
+    chunk_rows: int = 100_000
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    source: str
+    crs: str = "EPSG:4326"
+    rows: int = 0
+    rejected: int = 0
+    problems: list = field(default_factory=list)
+    result: UpsertResult = field(default_factory=UpsertResult)
+    outside_grid: int = 0
+    repaired: int = 0
+    dry_run: bool = False
+    written: bool = False
+    rejects_file: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> list:
+        return [p for p in self.problems if p.severity == validation.ERROR]
+
+    @property
+    def warnings(self) -> list:
+        return [p for p in self.problems if p.severity == WARNING]
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "source": self.source, "crs": self.crs, "rows": self.rows,
+                "accepted": self.rows - self.rejected, "rejected": self.rejected,
+                "outside_grid": self.outside_grid, "repaired": self.repaired, "dry_run": self.dry_run,
+                "written": self.written, **self.result.as_dict(),
+                "errors": [p.as_dict() for p in self.errors],
+                "warnings": [p.as_dict() for p in self.warnings]}
+
+    def summary(self) -> str:
+        r = self.result
+        verb = "将" if self.dry_run else "已"
+        lines = [
+            f"{self.source} → {self.kind} ({self.crs}): {self.rows:,} 行 rows, 接受 accepted "
+            f"{self.rows - self.rejected:,}, 拒绝 rejected {self.rejected:,}",
+            f"{verb}新增 inserted {r.inserted:,}, {verb}更新 updated {r.updated:,}, 未变 unchanged "
+            f"{r.unchanged:,}, 状态记录 events {r.events:,}"
+            + (f", 补配网格 re-assigned {r.reassigned:,}" if r.reassigned else ""),
+        ]
+        if self.outside_grid:
+            lines.append(f"不在任何网格内（已保留，grid_code 为空） outside every grid (kept, flagged): "
+                         f"{self.outside_grid:,}")
+        if self.repaired:
+            lines.append(f"几何已修复 geometries repaired: {self.repaired:,}")
+        if self.rejects_file:
+            lines.append(f"拒绝的行及原因 rejected rows with reasons: {self.rejects_file}")
+        if self.dry_run:
+            lines.append("试运行，未写入 dry run: nothing written")
+        return "\n".join(lines)
+
+
+class Progress:
+    """Rows done, rows per second and rejects so far, on stderr, at most every ``every`` seconds."""
+
+    def __init__(self, stream=sys.stderr, every: float = 1.0):
+        self.stream, self.every = stream, every
+        self.started = time.perf_counter()
+        self._last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int, rejects: int, *, force: bool = False) -> None:
+        now = time.perf_counter()
+        if self.stream is None or (not force and now - self._last < self.every and done < total):
+            return
+        self._last = now
+        rate = done / max(now - self.started, 1e-9)
+        print(f"[{now - self.started:6.1f}s] {stage}: {done:,}/{total:,} 行 rows, {rate:,.0f} 行/秒 rows/s, "
+              f"拒绝 rejects {rejects:,}", file=self.stream, flush=True)
+
+
+def parse_pairs(items, *, with_field: bool = False) -> dict:
+    """``["a=b", …]`` as ``{"": {"a": "b"}}``; with ``with_field``, ``["f:a=b"]`` as ``{"f": {"a": "b"}}``."""
+    out: dict = {"": {}} if not with_field else {}
+    for item in items or ():
+        target = ""
+        text = item
+        if with_field:
+            target, sep, text = item.partition(":")
+            if not sep:
+                raise ValueError(f"--map 应为 FIELD:FROM=TO, got {item!r}")
+        source, sep, value = text.partition("=")
+        if not sep or not source:
+            raise ValueError(f"映射应为 FROM=TO mapping must be FROM=TO, got {item!r}")
+        out.setdefault(target.strip(), {})[source.strip()] = value.strip()
+    return out
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def read_file(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
+              lon: str | None = None, lat: str | None = None) -> tuple[pd.DataFrame, str | None]:
+    """The file's records with a ``geometry`` column (Shapely, or None), and its CRS if it names one.
+
+    GeoJSON, GeoPackage and Shapefile are read with pyogrio; CSV needs longitude/latitude columns
+    (``lon``/``lat``, ``经度``/``纬度``…) or a WKT column (``wkt``/``geometry``). CSV is read as text,
+    so codes keep their leading zeros; UTF-8 is tried first, then GB18030.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"文件不存在 file not found: {path}")
+    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        return _read_csv(path, encoding=encoding, lon=lon, lat=lat), None
+    import pyogrio
+
+    kwargs = {"layer": layer} if layer else {}
+    if encoding:
+        kwargs["encoding"] = encoding
+    frame = pyogrio.read_dataframe(path, **kwargs)
+    crs = frame.crs.to_string() if frame.crs is not None else None
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    out["geometry"] = np.asarray(frame.geometry.array, dtype=object)
+    return out, crs
+
+
+def _read_csv(path: Path, *, encoding, lon, lat) -> pd.DataFrame:
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    for enc in ([encoding] if encoding else ["utf-8-sig", "gb18030"]):
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep, encoding=enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValueError(f"无法解码 cannot decode {path} (try --encoding)")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    lower = {c.lower(): c for c in frame.columns}
+    lon_col = lon or next((lower[n] for n in LON_NAMES if n in lower), None)
+    lat_col = lat or next((lower[n] for n in LAT_NAMES if n in lower), None)
+    wkt_col = next((lower[n] for n in WKT_NAMES if n in lower), None)
+    for given in (lon, lat):
+        if given and given not in frame:
+            raise ValueError(f"CSV 中没有列 column not in the CSV: {given!r}")
+    if lon_col and lat_col:
+        x = pd.to_numeric(frame[lon_col], errors="coerce").to_numpy(dtype=float)
+        y = pd.to_numeric(frame[lat_col], errors="coerce").to_numpy(dtype=float)
+        ok = np.isfinite(x) & np.isfinite(y)
+        geoms = np.full(len(frame), None, dtype=object)
+        geoms[ok] = shapely.points(x[ok], y[ok])
+        bad_text = ~ok & (frame[lon_col].notna() | frame[lat_col].notna()).to_numpy()
+        if bad_text.any():  # text where numbers belong: an empty point, reported as such
+            geoms[bad_text] = shapely.Point()
+        frame = frame.drop(columns=[lon_col, lat_col])
+    elif wkt_col:
+        text = frame[wkt_col]
+        geoms = np.full(len(frame), None, dtype=object)
+        present = text.notna().to_numpy()
+        parsed = shapely.from_wkt(text[present].to_numpy(dtype=object), on_invalid="ignore")
+        geoms[present] = [g if g is not None else shapely.Point() for g in parsed]
+        frame = frame.drop(columns=[wkt_col])
+    else:
+        geoms = np.full(len(frame), None, dtype=object)
+    frame["geometry"] = geoms
+    return frame
+
+
+def map_fields(frame: pd.DataFrame, kind: str, fields: dict) -> pd.DataFrame:
+    """Rename the file's columns to the store's fields (``fields`` first, then known aliases)."""
+    known = FIELDS[kind]
+    unknown = set(fields) - set(known)
+    if unknown:
+        raise ValueError(f"未知字段 unknown field(s) for {kind}: {', '.join(sorted(unknown))}; "
+                         f"fields: {', '.join(known)}")
+    lower = {str(c).lower(): c for c in frame.columns}
+    renames = {}
+    for target, aliases in known.items():
+        if target in fields:
+            source = fields[target]
+            if source not in frame:
+                raise ValueError(f"--field {target}={source}: 文件中没有该列 the file has no column "
+                                 f"{source!r} (columns: {', '.join(map(str, frame.columns))})")
+        else:
+            source = next((lower[a.lower()] for a in aliases if a.lower() in lower), None)
+        if source is not None and source not in renames:
+            renames[source] = target
+    out = frame[list(renames)].rename(columns=renames)
+    out["geometry"] = frame["geometry"].to_numpy() if "geometry" in frame else None
+    return out
+
+
+def _code_text(series: pd.Series) -> pd.Series:
+    """Codes as text: integers read from GIS files lose their ``.0``; blanks become None."""
+    def one(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        text = str(v).strip()
+        return text or None
+
+    return series.astype(object).map(one)
+
+
+# --- preparing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    frame: pd.DataFrame  # store columns, validated rows and rejected rows alike (``geom`` WKB)
+    problems: Problems
+    outside_grid: int = 0
+    repaired: int = 0
+
+
+def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, options: ImportOptions,
+            *, first_row: int = 1) -> Prepared:
+    """Map values, parse, validate and convert ``frame`` (already in store field names)."""
+    frame = frame.copy().reset_index(drop=True)
+    key = KEYS[kind]
+    for column in _CODE_FIELDS:
+        if column in frame:
+            frame[column] = _code_text(frame[column])
+    if kind == "units":
+        if options.level:
+            frame["level"] = options.level if "level" not in frame else frame["level"].fillna(options.level)
+        if options.parent:
+            frame["parent_code"] = (options.parent if "parent_code" not in frame
+                                    else frame["parent_code"].fillna(options.parent))
+    _map_values(frame, kind, options.values)
+    problems = Problems.for_frame(frame, key, first_row)
+    validation.required(frame, REQUIRED[kind], problems)
+    validation.duplicates(frame, key, problems)
+    for column, (allowed, option) in VOCABULARY[kind].items():
+        validation.vocabulary(frame, column, allowed, problems, option=option)
+    validation.parse_times(frame, TIMES.get(kind, ()), problems, options.timezone)
+    validation.parse_numbers(frame, INTEGERS.get(kind, ()), problems, integer=True)
+    validation.parse_numbers(frame, FLOATS.get(kind, ()), problems, integer=False)
+
+    geoms = to_storage(frame.pop("geometry").to_numpy(dtype=object), crs)
+    has_grid = frame["grid_code"].notna().to_numpy() if "grid_code" in frame else np.zeros(len(frame), bool)
+    optional = kind == "cases"  # a case may name its grid instead of giving a point
+    if optional:
+        problems.add((shapely.is_missing(geoms) & ~has_grid), "geometry",
+                     "缺少位置 no point and no grid_code (give lon/lat or a grid_code)")
+    checked = validation.geometries(geoms, GEOMETRY_KIND[kind], crs, problems, optional=optional)
+    repaired = sum(1 for p in problems.warnings if p.field == "geometry")
+    if kind == "units":
+        checked = np.array([None if g is None else _multi(g) for g in checked], dtype=object)
+    frame["geom"] = _wkb(checked)
+
+    with store.engine.connect() as conn:
+        stored = dict(conn.execute(select(schema.units.c.code, schema.units.c.parent_code)).all())
+    if kind == "units":
+        validation.hierarchy(frame, stored, problems)
+        return Prepared(frame, problems, repaired=repaired)
+
+    if "grid_code" in frame:
+        unknown = frame["grid_code"].notna().to_numpy() & ~frame["grid_code"].isin(list(stored)).to_numpy()
+        problems.add(unknown, "grid_code",
+                     lambda i: f"网格不存在 unknown grid {frame['grid_code'].iloc[i]!r}")
+    else:
+        frame["grid_code"] = None
+    bad = np.zeros(len(frame), bool)
+    bad[problems.bad_positions()] = True
+    todo = frame["grid_code"].isna().to_numpy() & ~shapely.is_missing(checked) & ~bad
+    outside = 0
+    if todo.any():
+        points = checked[todo]
+        if kind == "places":
+            points = shapely.point_on_surface(points)
+        codes = store.assign_grids(shapely.to_wkb(points))
+        frame.loc[todo, "grid_code"] = codes
+        lost = np.zeros(len(frame), bool)
+        lost[np.flatnonzero(todo)[pd.isna(codes)]] = True
+        outside = int(lost.sum())
+        problems.add(lost, "geometry", "不在任何网格内，已保留但未归属网格 outside every grid: kept, "
+                     "grid_code left empty", severity=WARNING)
+    return Prepared(frame, problems, outside_grid=outside, repaired=repaired)
+
+
+def _map_values(frame: pd.DataFrame, kind: str, values: dict) -> None:
+    maps = {column: dict(mapping) for column, mapping in values.items()}
+    builtin = {"units": {"level": BUILTIN_VALUES["level"]},
+               "cameras": {"status": BUILTIN_VALUES["camera_status"]}}.get(kind, {})
+    for column, mapping in builtin.items():
+        maps[column] = {**mapping, **maps.get(column, {})}
+    for column, mapping in maps.items():
+        if column in frame and mapping:
+            frame[column] = frame[column].map(
+                lambda v, m=mapping: m.get(v.strip() if isinstance(v, str) else v, v))
+
+
+def _multi(geom):
+    return shapely.MultiPolygon([geom]) if geom.geom_type == "Polygon" else geom
+
+
+def _wkb(geoms: np.ndarray) -> np.ndarray:
+    out = np.full(len(geoms), None, dtype=object)
+    present = ~shapely.is_missing(geoms)
+    if present.any():
+        out[present] = shapely.to_wkb(geoms[present])
+    return out
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def run_import(store: Store, kind: str, path: str | Path, options: ImportOptions | None = None,
+               progress: Progress | None = None) -> ImportReport:
+    """Import one file into ``store``; raises :class:`ImportRejected` when it has errors and
+    ``skip_invalid`` is off (nothing written), ``ValueError`` for a usage mistake."""
+    options = options or ImportOptions()
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
+    progress = progress or Progress(stream=None)
+    started = time.perf_counter()
+    raw, file_crs = read_file(path, layer=options.layer, encoding=options.encoding,
+                              lon=options.lon, lat=options.lat)
+    crs = parse_crs(options.crs or file_crs or 4326)
+    progress("读取 read", len(raw), len(raw), 0, force=True)
+    prepared = prepare(store, kind, map_fields(raw, kind, options.fields), crs, options)
+    report = ImportReport(kind, str(path), crs=crs.label, rows=len(raw), dry_run=options.dry_run,
+                          outside_grid=prepared.outside_grid, repaired=prepared.repaired,
+                          problems=prepared.problems.items)
+    bad = prepared.problems.bad_positions()
+    report.rejected = len(bad)
+    progress("校验 validated", len(raw), len(raw), len(bad), force=True)
+    if len(bad) and (options.rejects or options.skip_invalid):
+        report.rejects_file = write_rejects(options.rejects or f"{path}.rejects.csv", raw, prepared.problems)
+    if len(bad) and not options.skip_invalid:
+        report.seconds = time.perf_counter() - started
+        raise ImportRejected(report)
+    good = prepared.frame.drop(index=bad).reset_index(drop=True)
+    report.result = write(store, kind, good, options, progress=progress, rejects=len(bad))
+    report.written = not options.dry_run
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def write(store: Store, kind: str, frame: pd.DataFrame, options: ImportOptions, *,
+          progress: Progress | None = None, rejects: int = 0) -> UpsertResult:
+    """Upsert validated rows in one transaction (read-only on a dry run), in chunks with progress."""
+    progress = progress or Progress(stream=None)
+    now = local_now(options.timezone).replace(tzinfo=None)
+    total = UpsertResult()
+    columns = [c for c in frame.columns if c in TABLES[kind].c]
+    frame = frame[columns]
+    context = store.engine.connect() if options.dry_run else store.engine.begin()
+    with context as conn:
+        if kind == "units":
+            total.add(store.upsert_units(conn, frame, now=now, dry_run=options.dry_run))
+            progress("写入 written", len(frame), len(frame), rejects, force=True)
+        else:
+            step = max(options.chunk_rows, 1)
+            for start in range(0, len(frame), step):
+                chunk = frame.iloc[start:start + step]
+                if kind == "cases":
+                    result = store.upsert_cases(conn, chunk, now=now, actor=options.actor,
+                                                dry_run=options.dry_run)
+                else:
+                    result, _, _ = store.upsert_table(conn, TABLES[kind], chunk, KEYS[kind], now=now,
+                                                      dry_run=options.dry_run)
+                total.add(result)
+                progress("写入 written", start + len(chunk), len(frame), rejects)
+    if not options.dry_run:
+        store.checkpoint()
+    return total
+
+
+def write_rejects(path: str | Path, raw: pd.DataFrame, problems: Problems) -> str:
+    """The rejected rows as they came, with ``_row``, ``_field`` and ``_reason`` (CSV, Excel-readable)."""
+    by_row: dict[int, list] = {}
+    for p in problems.errors:
+        by_row.setdefault(p.row, []).append(p)
+    first = int(problems.rows[0]) if len(problems.rows) else 1
+    out = raw.iloc[[row - first for row in sorted(by_row)]].copy()
+    if "geometry" in out:
+        out["geometry"] = [None if g is None else shapely.to_wkt(g, rounding_precision=8)
+                           for g in out["geometry"]]
+    out.insert(0, "_reason", ["; ".join(p.message for p in by_row[r]) for r in sorted(by_row)])
+    out.insert(0, "_field", [", ".join(dict.fromkeys(p.field for p in by_row[r])) for r in sorted(by_row)])
+    out.insert(0, "_row", sorted(by_row))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(path, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL)
+    return str(path)
+
+
+# --- live ingest ---------------------------------------------------------------------------------
+
+
+def ingest_cases(store: Store, records: list[dict], *, partial: bool = False, crs: str | None = None,
+                 timezone: str = "Asia/Shanghai", actor: str = "api") -> ImportReport:
+    """Cases sent as JSON objects (``POST /api/v1/cases``): the same fields and rules as a file.
+
+    Each record gives ``external_id`` (or ``id``), the case fields, and its point as ``lon``/``lat``,
+    ``location: [lon, lat]`` or a GeoJSON ``geometry``. With errors, nothing is stored unless
+    ``partial``, which stores the good records. Idempotent by ``external_id``.
+    """
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValueError("请求体应为一个事件对象或事件对象的数组 "
+                         "body must be a case object or a list of them")
+    rows, geoms = [], []
+    for record in records:
+        record = dict(record)
+        geometry = record.pop("geometry", None)
+        location = record.pop("location", None)
+        lon, lat = record.pop("lon", record.pop("lng", None)), record.pop("lat", None)
+        geoms.append(_json_point(geometry, location, lon, lat))
+        rows.append(record)
+    frame = pd.DataFrame(rows)
+    frame["geometry"] = np.asarray(geoms + [None], dtype=object)[:-1]
+    options = ImportOptions(crs=crs, timezone=timezone, actor=actor, skip_invalid=partial)
+    source_crs = parse_crs(crs or 4326)
+    prepared = prepare(store, "cases", map_fields(frame, "cases", {}), source_crs, options)
+    report = ImportReport("cases", "api", crs=source_crs.label, rows=len(frame),
+                          outside_grid=prepared.outside_grid, problems=prepared.problems.items)
+    bad = prepared.problems.bad_positions()
+    report.rejected = len(bad)
+    if len(bad) and not partial:
+        raise ImportRejected(report)
+    good = prepared.frame.drop(index=bad).reset_index(drop=True)
+    if len(good):
+        report.result = write(store, "cases", good, options)
+        report.written = True
+    return report
+
+
+def _json_point(geometry, location, lon, lat):
+    try:
+        if geometry is not None:
+            return shapely.geometry.shape(geometry)
+        if location is not None:
+            lon, lat = location
+        if lon is None and lat is None:
+            return None
+        return shapely.Point(float(lon), float(lat))
+    except (TypeError, ValueError, KeyError, AttributeError, shapely.errors.GEOSException):
+        return shapely.Point()  # reported as an empty geometry, with the record's row and id

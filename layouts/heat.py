@@ -1,0 +1,114 @@
+"""The dispute heatmap view (SPEC §5.3): page skeleton, the map, the ranking and a cell's cases."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from dashboard import ids, strings, theme, vocab
+from layouts import views
+
+HEAT_SCALE = [[0.0, "rgba(51,209,255,0.35)"], [0.35, "#1f77b4"], [0.65, "#ffc857"], [1.0, "#ff5c7a"]]
+CELLS = 1  # trace index of the cells (trace 0 is the member units)
+
+
+def heat_screen() -> html.Div:
+    controls = views.period_controls(ids.HEAT_PERIOD, ids.HEAT_DATES) + [
+        dcc.RadioItems(id=ids.HEAT_STYLE, className="periods", inline=True,
+                       options=[{"label": v, "value": k} for k, v in strings.HEAT_STYLES.items()]),
+        dcc.RadioItems(id=ids.HEAT_CELL, className="periods", inline=True,
+                       options=[{"label": v, "value": k} for k, v in strings.CELL_KINDS.items()]),
+        dcc.Dropdown(id=ids.HEAT_SUBCATEGORY, multi=True, searchable=False, className="select",
+                     placeholder=strings.SUBCATEGORY_PLACEHOLDER,
+                     options=[{"label": s, "value": s} for s in vocab.CATEGORIES[vocab.DISPUTE]]),
+        dcc.Dropdown(id=ids.HEAT_SOURCE, multi=True, searchable=False, className="select",
+                     placeholder=strings.SOURCE_PLACEHOLDER,
+                     options=[{"label": s, "value": s} for s in vocab.SOURCES]),
+        dcc.Dropdown(id=ids.HEAT_STATUS, multi=True, searchable=False, className="select",
+                     placeholder=strings.STATUS_PLACEHOLDER,
+                     options=[{"label": s, "value": s} for s in vocab.STATUSES]),
+        html.Div(className="hours", title=strings.HOURS_LABEL, children=[
+            html.Span(strings.HOURS_LABEL, className="hours-label"),
+            dcc.RangeSlider(id=ids.HEAT_HOURS, min=0, max=23, step=1, value=[0, 23],
+                            marks={h: f"{h}" for h in (0, 6, 12, 18, 23)}, allowCross=False,
+                            tooltip={"placement": "bottom", "always_visible": False}),
+        ]),
+    ]
+    return html.Div(className="screen view-screen", children=[
+        dcc.Location(id=ids.HEAT_URL, refresh=False),
+        dcc.Store(id=ids.HEAT_ZOOM),
+        views.header(strings.HEAT_TITLE, ids.HEAT_NAV, ids.HEAT_BREADCRUMB, controls),
+        html.Div(id=ids.HEAT_ERROR, className="banner", hidden=True),
+        html.Div(id=ids.HEAT_KPIS, className="kpi-row tiles-4"),
+        html.Div(className="body", children=[
+            html.Div(className="side", children=[html.Div(className="panel ranking-panel", children=[
+                html.H3(id=ids.HEAT_RANKING_TITLE, className="panel-title"),
+                html.Div(id=ids.HEAT_RANKING, className="ranking"),
+            ])]),
+            html.Div(className="map-panel", children=[
+                dcc.Graph(id=ids.HEAT_MAP, config={**theme.GRAPH_CONFIG, "scrollZoom": True}, className="map"),
+            ]),
+            html.Div(className="side", children=[html.Div(className="panel ranking-panel", children=[
+                html.H3(id=ids.HEAT_CELL_TITLE, className="panel-title"),
+                html.Div(id=ids.HEAT_CELL_LIST, className="ranking"),
+            ])]),
+        ]),
+    ])
+
+
+def heat_map(*, geojson_url: str, members: list[dict], bounds, drill_key: str, style: dict,
+             cells: list[dict], cells_geojson: dict, mode: str) -> go.Figure:
+    """Member units (trace 0, click to drill) under the disputes: cells with counts (trace 1,
+    click to list) or a smooth density of the same counts."""
+    fig = views.base_map(geojson_url=geojson_url, members=members, bounds=bounds, drill_key=drill_key,
+                         style=style)
+    counts = [c["count"] for c in cells]
+    top = max(counts, default=1)
+    if mode == "density":
+        fig.add_trace(go.Densitymap(
+            lon=[c["lon"] for c in cells], lat=[c["lat"] for c in cells], z=counts, zmin=0, zmax=top,
+            radius=22, colorscale=HEAT_SCALE, hoverinfo="skip", showscale=True,
+            colorbar=views.colorbar(strings.HEAT_TOTAL, ",d"),
+        ))
+    else:
+        fig.add_trace(go.Choroplethmap(
+            geojson=cells_geojson, featureidkey="properties.id", locations=[c["id"] for c in cells],
+            z=counts, zmin=0, zmax=top, colorscale=HEAT_SCALE,
+            text=[strings.HEAT_HOVER.format(count=n) for n in counts],
+            hovertemplate="%{text}<extra></extra>",
+            marker={"line": {"color": "rgba(5,13,26,0.6)", "width": 0.6}, "opacity": 0.9},
+            colorbar=views.colorbar(strings.HEAT_TOTAL, ",d"),
+        ))
+    return fig
+
+
+def ranking(rows: list[dict], href_for) -> html.Ol:
+    """Members by disputes, most first; each a drill link."""
+    rows = sorted(rows, key=lambda r: (-r["count"], r["code"]))
+    top = max((r["count"] for r in rows), default=0) or 1
+    return html.Ol(className="rank-list", children=[
+        html.Li(className="rank-row", children=[
+            html.Span(str(i), className=f"rank-no top{i}" if i <= 3 else "rank-no"),
+            dcc.Link(r["name"], href=href_for(r["code"]), className="rank-name", title=strings.CLICK_TO_DRILL),
+            html.Span(className="rank-bar", children=html.Span(style={"width": f"{r['count'] / top * 100:.0f}%"})),
+            html.Span(f"{r['count']:,}", className="rank-value"),
+        ])
+        for i, r in enumerate(rows, start=1)
+    ])
+
+
+def cell_cases(cases: list[dict]) -> html.Div:
+    """A cell's disputes, newest first; text is text, never HTML."""
+    if not cases:
+        return html.Div(strings.CELL_LIST_HINT, className="empty")
+    return html.Ul(className="case-list", children=[
+        html.Li(className="case-row", children=[
+            html.Div(className="case-head", children=[
+                html.Span(c["subcategory"] or c["category"], className="case-cat"),
+                html.Span(c["status"], className="case-status", **{"data-status": c["status"]}),
+                html.Span(f"{c['reported_at']:%m-%d %H:%M}", className="case-time"),
+            ]),
+            html.Div(c.get("description") or "", className="case-text"),
+        ])
+        for c in cases
+    ])
