@@ -83,7 +83,8 @@ def _outputs(vm: dict, answer: dict, search: str, style: dict) -> tuple:
         blind_geojson = feature_collection([shapely.from_wkb(answer["blind_wkb"])], [{"id": "blind"}])
     else:
         centres = shapely.get_coordinates(shapely.centroid(shapely.from_wkb(list(cams["wkb"]))))
-        points = [{"lon": x, "lat": y, "status": s} for (x, y), s in zip(centres, cams["status"])]
+        points = [{"lon": x, "lat": y, "status": s}
+                  for (x, y), s in zip(centres, cams["status"], strict=True)]
     figure = coverage.coverage_map(
         geojson_url=f"/geo/{code}.geojson?v={vm['geometry'].etag}", members=members,
         bounds=vm["geometry"].bounds, drill_key=code, style=style, views_geojson=views_geojson,
@@ -94,7 +95,7 @@ def _outputs(vm: dict, answer: dict, search: str, style: dict) -> tuple:
     share = total["blind_cases"] / total["cases"] if total["cases"] else None
     values = {
         "covered_share": views.percent(total["covered_share"]),
-        "blind_km2": strings.KM2.format(value=total["blind_km2"]),
+        "blind_km2": strings.KM2.format(value=_km2(total["blind_km2"])),
         "online_rate": views.percent(total["online_rate"]),
         "uncovered_places": f"{total['uncovered_places']:,} / {total['key_places']:,}",
         "blind_cases": f"{total['blind_cases']:,}",
@@ -113,3 +114,8 @@ def _outputs(vm: dict, answer: dict, search: str, style: dict) -> tuple:
         strings.COVERAGE_RANK_TITLE.format(level=level), coverage.ranking(members, href),
         coverage.suggestion_list(sites), coverage.place_list(places),
     )
+
+
+def _km2(value: float) -> str:
+    """Area for a tile: whole km² when large, two decimals when small."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"

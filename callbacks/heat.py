@@ -89,7 +89,10 @@ def register(app, data: CityData, settings) -> None:
             return (no_update, no_update) + common.error_outputs(vm["error"], 7)
         lat = (vm["geometry"].bounds[1] + vm["geometry"].bounds[3]) / 2
         zoom = fit_bounds(vm["geometry"].bounds)["zoom"]
-        if ctx.triggered_id == ids.HEAT_MAP:
+        # A zoom alone redraws the cells at the size for the new zoom; a new URL always renders
+        # (a click can bring a relayout and the new URL in the same call).
+        url_changed = any(t.startswith(ids.HEAT_URL + ".") for t in ctx.triggered_prop_ids)
+        if ctx.triggered_id == ids.HEAT_MAP and not url_changed:
             zoom = (relayout or {}).get("map.zoom")
             if zoom is None or not drawn or drawn.get("search") != search:
                 raise PreventUpdate
@@ -116,7 +119,8 @@ def register(app, data: CityData, settings) -> None:
         vm = _view(data, search)
         if vm.get("error"):
             raise PreventUpdate
-        cells = data.heat(vm["code"], vm["period"], vm["state"].heat, cell=vm["state"].cell, size=drawn["size"])
+        state = vm["state"]
+        cells = data.heat(vm["code"], vm["period"], state.heat, cell=state.cell, size=drawn["size"])
         found = cells[(cells.i.astype(str) + "_" + cells.j.astype(str)) == point.get("location")]
         if found.empty:
             raise PreventUpdate

@@ -43,8 +43,8 @@ def level_name(level: str) -> str:
 
 # --- navigation between the views ---------------------------------------------------------------
 NAV = {"/": "一屏观全城", "/heat": "矛盾纠纷热力", "/coverage": "雪亮覆盖"}
-HEAT_TITLE = "城市大脑 · 矛盾纠纷热力"
-COVERAGE_TITLE = "城市大脑 · 雪亮覆盖"
+HEAT_TITLE = "矛盾纠纷热力图"
+COVERAGE_TITLE = "雪亮工程覆盖"
 
 # --- dispute heatmap -------------------------------------------------------------------------------
 HEAT_STYLES = {"cells": "蜂窝格", "density": "热力"}
@@ -75,21 +75,26 @@ COVERAGE_KPIS = {
 COVERAGE_RANK_TITLE = "{level}覆盖率排名（低者在前）"
 SUGGEST_TITLE = "建议新增点位（按效益排序）"
 SUGGEST_NONE = "本区域盲区内没有事件或未覆盖的重点部位，暂无建议"
-SUGGESTION = "在{unit}新增一路球机（覆盖半径{radius}米），可看到{cases}起发生在盲区的事件{places}"
-SUGGESTION_PLACES = "，以及{count}处未覆盖的重点部位（{names}）"
+PLACES_ALL_COVERED = "本区域的重点部位都在在线摄像机视场内"
+SUGGESTION = "在{unit}新增一路球机（覆盖半径{radius}米），可看到{what}"
+SUGGESTION_CASES = "时段内{cases}起发生在盲区的事件"
+SUGGESTION_PLACES = "{count}处未覆盖的重点部位（{names}）"
+SUGGESTION_AND = "，以及"
 LEGEND_ONLINE = "在线视场"
 LEGEND_OFFLINE = "离线视场"
 LEGEND_BLIND = "盲区"
 LEGEND_PLACE = "未覆盖重点部位"
 LEGEND_SITE = "建议点位"
-KM2 = "{value:.2f} km²"
+KM2 = "{value} km²"
 CAMERAS_POINTS_ONLY = "摄像机较多，下钻后显示视场扇区与盲区"
 
 
 def suggestion_text(s: dict, unit_name: str) -> str:
     """One suggested camera site in plain words."""
-    places = ""
+    parts = []
+    if s["cases"]:
+        parts.append(SUGGESTION_CASES.format(cases=s["cases"]))
     if s["key_places"]:
         names = "、".join(s["key_places"][:3]) + ("等" if len(s["key_places"]) > 3 else "")
-        places = SUGGESTION_PLACES.format(count=len(s["key_places"]), names=names)
-    return SUGGESTION.format(unit=unit_name, radius=int(s["radius_m"]), cases=s["cases"], places=places)
+        parts.append(SUGGESTION_PLACES.format(count=len(s["key_places"]), names=names))
+    return SUGGESTION.format(unit=unit_name, radius=int(s["radius_m"]), what=SUGGESTION_AND.join(parts))

@@ -134,7 +134,7 @@ class HeatFilters:
             if value not in vocab.STATUSES:
                 raise BadRequest(f"未知状态 status={value!r}")
         if self.hours is not None and not all(0 <= h <= 23 for h in self.hours):
-            raise BadRequest(f"时段 hour={self.hours!r} 应在 0–23 之间")
+            raise BadRequest(f"时段 hour={self.hours[0]}-{self.hours[1]} 应在 0–23 之间")
 
     @classmethod
     def from_args(cls, q: dict) -> "HeatFilters":

@@ -272,6 +272,7 @@ _SOURCE_WEIGHTS = {"网格员上报": 0.45, "12345热线": 0.20, "视频智能�
 # Hour-of-day profile: quiet nights, a morning peak and a long afternoon.
 _HOURLY = np.array([0.6, 0.4, 0.3, 0.3, 0.3, 0.5, 1.2, 2.5, 4.5, 6.5, 7.0, 6.0,
                     4.5, 5.5, 6.5, 6.8, 6.2, 5.0, 4.0, 3.5, 3.0, 2.4, 1.6, 1.0])
+_AT_PLACE_SHARE, _AT_PLACE_SIGMA_KM = 0.45, 0.04
 _WEEKDAY = np.array([1.05, 1.05, 1.0, 1.0, 0.98, 0.78, 0.68])
 
 
@@ -314,7 +315,13 @@ def _cases(rng, units, places, n: int, end: datetime):
         mask = (category == cat) & (rng.uniform(size=n) < share)
         if len(centres) and mask.any():
             pick = centres[rng.integers(0, len(centres), mask.sum())]
-            xy[mask] = pick + rng.normal(0, sigma_km, (mask.sum(), 2))
+            offset = rng.normal(0, sigma_km, (mask.sum(), 2))
+            # Nearly half happen at the place itself (the market hall, the crossing), within about
+            # 40 m: where a camera watches the place they are on video, where none does they are
+            # the blind-spot cases a new camera would catch (SPEC §5.4).
+            at_place = rng.uniform(size=mask.sum()) < _AT_PLACE_SHARE
+            offset[at_place] *= _AT_PLACE_SIGMA_KM / sigma_km
+            xy[mask] = pick + offset
     inside = shapely.contains_xy(units.geometry.iloc[0], xy[:, 0], xy[:, 1])
     xy[~inside] = _sample_in_grids(rng, grids, grids.population.to_numpy(float), (~inside).sum())
 

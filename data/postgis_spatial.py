@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import bindparam, column, exists, func, literal, select, table, text
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from data import queries
 from data.schema import cases, key_places
@@ -69,7 +70,7 @@ def sql_heat_cells(conn, *, unit_code, start, end, heat, cell, size, epsg) -> pd
     query = (
         select(points.c.id, points.c.reported_at, grid.c.i, grid.c.j)
         .select_from(points.join(grid, func.ST_Intersects(grid.c.geom, points.c.g)))
-        .distinct(points.c.id)  # a point on a shared edge counts once, in its lowest cell
+        .ext(distinct_on(points.c.id))  # a point on a shared edge counts once, in its lowest cell
         .order_by(points.c.id, grid.c.i, grid.c.j)
     )
     rows = conn.execute(query).all()

@@ -98,7 +98,8 @@ def shapely_coverage_facts(conn, *, unit_code, members, start, end, epsg) -> Cov
     place_rows = conn.execute(queries.member_key_places(members).add_columns(key_places.c.geom)).all()
     place_geoms = (geo_cov.to_metric(shapely.from_wkb([r.geom for r in place_rows]), epsg)
                    if place_rows else np.empty(0, dtype=object))
-    place_xy = shapely.get_coordinates(shapely.point_on_surface(place_geoms)) if place_rows else np.empty((0, 2))
+    place_xy = (shapely.get_coordinates(shapely.point_on_surface(place_geoms)) if place_rows
+                else np.empty((0, 2)))
 
     return CoverageFacts(
         members=pd.DataFrame({"code": list(members), "area_m2": area, "covered_m2": covered}),
@@ -131,7 +132,10 @@ def coverage_summary(facts: CoverageFacts, cameras: pd.DataFrame, epsg: int) -> 
     ``cameras`` is indexed by member code with ``cameras`` and ``cameras_online`` (counted by grid
     in ``data.queries.counts``, as the wall screen's 视频在线率).
     """
-    cases_, places = facts.cases, facts.places.copy()
+    cases_, places = facts.cases.copy(), facts.places.copy()
+    # Empty frames come back with object columns: a boolean mask must be boolean to select rows.
+    cases_["blind"] = cases_["blind"].astype(bool)
+    places["covered"] = places["covered"].astype(bool)
     if len(places):
         spots = geo_cov.to_lonlat(shapely.points(places[["x", "y"]].to_numpy(float)), epsg)
         places["lon"], places["lat"] = shapely.get_x(spots).round(6), shapely.get_y(spots).round(6)
@@ -170,8 +174,8 @@ def coverage_summary(facts: CoverageFacts, cameras: pd.DataFrame, epsg: int) -> 
 def suggestions(facts: CoverageFacts, epsg: int, count: int = SUGGESTIONS) -> list[dict]:
     """Where one more camera would help most: greedy sites over blind-spot cases and uncovered
     key places (``geo.cells.greedy_sites``), best first."""
-    blind = facts.cases[facts.cases.blind] if len(facts.cases) else facts.cases
-    open_places = facts.places[~facts.places.covered] if len(facts.places) else facts.places
+    blind = facts.cases[facts.cases.blind.astype(bool)]
+    open_places = facts.places[~facts.places.covered.astype(bool)]
     xy = np.vstack([blind[["x", "y"]].to_numpy(float).reshape(-1, 2),
                     open_places[["x", "y"]].to_numpy(float).reshape(-1, 2)])
     weights = np.r_[np.ones(len(blind)), np.full(len(open_places), PLACE_WEIGHT)]

@@ -85,12 +85,12 @@ def coverage_map(*, geojson_url: str, members: list[dict], bounds, drill_key: st
         ))
     fig.add_trace(go.Scattermap(
         lon=[p["lon"] for p in places], lat=[p["lat"] for p in places], mode="markers",
-        marker={"size": 13, "color": PLACE_COLOR}, name=strings.LEGEND_PLACE,
+        marker={"size": 13, "color": PLACE_COLOR}, showlegend=False,
         text=[f"{p['name']}（{p['kind']}）" for p in places], hovertemplate="%{text}<extra></extra>",
     ))
     fig.add_trace(go.Scattermap(
         lon=[s["lon"] for s in sites], lat=[s["lat"] for s in sites], mode="markers",
-        marker={"size": 20, "color": SITE_COLOR, "opacity": 0.9}, name=strings.LEGEND_SITE,
+        marker={"size": 20, "color": SITE_COLOR, "opacity": 0.9}, showlegend=False,
         text=[f"{strings.LEGEND_SITE} {s['rank']}<br>{s['text']}" for s in sites],
         hovertemplate="%{text}<extra></extra>",
     ))
@@ -107,12 +107,16 @@ def coverage_map(*, geojson_url: str, members: list[dict], bounds, drill_key: st
 
 def ranking(rows: list[dict], href_for) -> html.Ol:
     """Members by covered share, least covered first; each a drill link."""
-    rows = sorted(rows, key=lambda r: (r["covered_share"] if r["covered_share"] is not None else 2, r["code"]))
+    def order(r):
+        return (r["covered_share"] if r["covered_share"] is not None else 2, r["code"])
+
+    rows = sorted(rows, key=order)
     top = max((r["covered_share"] or 0 for r in rows), default=0) or 1
     return html.Ol(className="rank-list cov-rank", children=[
         html.Li(className="rank-row", children=[
             html.Span(str(i), className="rank-no"),
-            dcc.Link(r["name"], href=href_for(r["code"]), className="rank-name", title=strings.CLICK_TO_DRILL),
+            dcc.Link(r["name"], href=href_for(r["code"]), className="rank-name",
+                     title=strings.CLICK_TO_DRILL),
             html.Span(className="rank-bar", children=html.Span(
                 style={"width": f"{(r['covered_share'] or 0) / top * 100:.0f}%"})),
             html.Span(views.percent(r["covered_share"]), className="rank-value"),
@@ -137,7 +141,7 @@ def suggestion_list(sites: list[dict]) -> html.Div:
 
 def place_list(places: list[dict]) -> html.Div:
     if not places:
-        return html.Div("—", className="empty")
+        return html.Div(strings.PLACES_ALL_COVERED, className="empty")
     return html.Ul(className="case-list", children=[
         html.Li(className="case-row", children=[html.Div(className="case-head", children=[
             html.Span(p["kind"], className="case-cat"),

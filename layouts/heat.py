@@ -9,6 +9,9 @@ from dashboard import ids, strings, theme, vocab
 from layouts import views
 
 HEAT_SCALE = [[0.0, "rgba(51,209,255,0.35)"], [0.35, "#1f77b4"], [0.65, "#ffc857"], [1.0, "#ff5c7a"]]
+# A density's zero must be transparent: the density layer covers the whole map.
+DENSITY_SCALE = [[0.0, "rgba(5,13,26,0)"], [0.15, "rgba(31,119,180,0.55)"], [0.5, "#ffc857"],
+                 [1.0, "#ff5c7a"]]
 CELLS = 1  # trace index of the cells (trace 0 is the member units)
 
 
@@ -46,7 +49,8 @@ def heat_screen() -> html.Div:
                 html.Div(id=ids.HEAT_RANKING, className="ranking"),
             ])]),
             html.Div(className="map-panel", children=[
-                dcc.Graph(id=ids.HEAT_MAP, config={**theme.GRAPH_CONFIG, "scrollZoom": True}, className="map"),
+                dcc.Graph(id=ids.HEAT_MAP, config={**theme.GRAPH_CONFIG, "scrollZoom": True},
+                          className="map"),
             ]),
             html.Div(className="side", children=[html.Div(className="panel ranking-panel", children=[
                 html.H3(id=ids.HEAT_CELL_TITLE, className="panel-title"),
@@ -64,11 +68,13 @@ def heat_map(*, geojson_url: str, members: list[dict], bounds, drill_key: str, s
                          style=style)
     counts = [c["count"] for c in cells]
     top = max(counts, default=1)
+    bar = views.colorbar(strings.HEAT_TOTAL, ",d")
+    if top < 6:
+        bar["dtick"] = 1  # no half a dispute
     if mode == "density":
         fig.add_trace(go.Densitymap(
             lon=[c["lon"] for c in cells], lat=[c["lat"] for c in cells], z=counts, zmin=0, zmax=top,
-            radius=22, colorscale=HEAT_SCALE, hoverinfo="skip", showscale=True,
-            colorbar=views.colorbar(strings.HEAT_TOTAL, ",d"),
+            radius=22, colorscale=DENSITY_SCALE, hoverinfo="skip", showscale=True, colorbar=bar,
         ))
     else:
         fig.add_trace(go.Choroplethmap(
@@ -77,7 +83,7 @@ def heat_map(*, geojson_url: str, members: list[dict], bounds, drill_key: str, s
             text=[strings.HEAT_HOVER.format(count=n) for n in counts],
             hovertemplate="%{text}<extra></extra>",
             marker={"line": {"color": "rgba(5,13,26,0.6)", "width": 0.6}, "opacity": 0.9},
-            colorbar=views.colorbar(strings.HEAT_TOTAL, ",d"),
+            colorbar=bar,
         ))
     return fig
 
@@ -89,8 +95,10 @@ def ranking(rows: list[dict], href_for) -> html.Ol:
     return html.Ol(className="rank-list", children=[
         html.Li(className="rank-row", children=[
             html.Span(str(i), className=f"rank-no top{i}" if i <= 3 else "rank-no"),
-            dcc.Link(r["name"], href=href_for(r["code"]), className="rank-name", title=strings.CLICK_TO_DRILL),
-            html.Span(className="rank-bar", children=html.Span(style={"width": f"{r['count'] / top * 100:.0f}%"})),
+            dcc.Link(r["name"], href=href_for(r["code"]), className="rank-name",
+                     title=strings.CLICK_TO_DRILL),
+            html.Span(className="rank-bar",
+                      children=html.Span(style={"width": f"{r['count'] / top * 100:.0f}%"})),
             html.Span(f"{r['count']:,}", className="rank-value"),
         ])
         for i, r in enumerate(rows, start=1)

@@ -96,4 +96,5 @@ def legend() -> dict:
 def percent(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    return f"{value * 100:.1f}%" if value >= 0.001 or value == 0 else f"{value * 100:.2f}%"
+    # Below 1% a tenth of a point is too coarse: camera coverage of a whole city is often there.
+    return f"{value * 100:.1f}%" if value >= 0.01 or value == 0 else f"{value * 100:.2f}%"
