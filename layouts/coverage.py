@@ -81,7 +81,7 @@ def coverage_map(*, geojson_url: str, members: list[dict], bounds, drill_key: st
             lon=[c["lon"] for c in cameras], lat=[c["lat"] for c in cameras], mode="markers",
             marker={"size": 5, "color": [theme.ACCENT if c["status"] == "online" else theme.MUTED
                                          for c in cameras]},
-            hoverinfo="skip",
+            hoverinfo="skip", showlegend=False,
         ))
     fig.add_trace(go.Scattermap(
         lon=[p["lon"] for p in places], lat=[p["lat"] for p in places], mode="markers",

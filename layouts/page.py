@@ -50,13 +50,19 @@ def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
 
 
 def _header() -> html.Header:
+    # Two rows: title, view links and clock; then the breadcrumb and the controls. The breadcrumb
+    # gets a row of its own so a grid's full path stays readable.
     return html.Header(
-        className="header",
+        className="header wall-header",
         children=[
-            html.Div(className="brand", children=[
-                html.H1(strings.APP_TITLE),
-                html.Nav(id=ids.BREADCRUMB, className="breadcrumb"),
+            html.H1(strings.APP_TITLE, className="title"),
+            html.Nav(id=ids.NAV, className="view-nav"),
+            html.Div(className="status", children=[
+                html.Div(id=ids.UPDATED, className="updated"),
+                html.Div(id=ids.CLOCK, className="clock"),
+                html.Div(id=ids.STALE, className="stale", hidden=True),
             ]),
+            html.Nav(id=ids.BREADCRUMB, className="breadcrumb"),
             html.Div(className="controls", children=[
                 dcc.RadioItems(
                     id=ids.PERIOD,
@@ -82,12 +88,6 @@ def _header() -> html.Header:
                     placeholder=strings.SOURCE_PLACEHOLDER,
                     options=[{"label": s, "value": s} for s in vocab.SOURCES],
                 ),
-            ]),
-            html.Div(className="status", children=[
-                html.Nav(id=ids.NAV, className="view-nav"),
-                html.Div(id=ids.CLOCK, className="clock"),
-                html.Div(id=ids.UPDATED, className="updated"),
-                html.Div(id=ids.STALE, className="stale", hidden=True),
             ]),
         ],
     )
