@@ -19,6 +19,7 @@ run: $(STAMP)
 ## The whole test suite; installs PostGIS and Chromium first where it can (as root)
 test: $(STAMP)
 	bash tests/ensure_test_deps.sh
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -8,14 +8,14 @@
 from __future__ import annotations
 
 import gzip
-import json
 import hmac
+import json
 
-from flask import Blueprint, Response, abort, jsonify, request
 import shapely
+from flask import Blueprint, Response, abort, jsonify, request
 
-from dashboard.indicators import INDICATORS, MAP_METRICS
 from dashboard import strings
+from dashboard.indicators import INDICATORS, MAP_METRICS
 from dashboard.viewstate import CELL_KINDS, BadRequest, Period, ViewState
 from data.importer import ImportRejected, ingest_cases
 from data.service import CityData, StoreUnavailable

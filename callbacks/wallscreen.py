@@ -243,7 +243,8 @@ def view_model(data: CityData, search: str | None) -> dict:
         points = [_point(c) for c in recent if c.get("geom")]
     return {
         "state": state, "unit": unit, "period": period, "chain": data.ancestors(code),
-        "kpis": kpis, "previous": previous, "compare_label": compare_label, "children": children, "map_rows": map_rows,
+        "kpis": kpis, "previous": previous, "compare_label": compare_label,
+        "children": children, "map_rows": map_rows,
         "geometry": data.children_geometry(code), "recent": recent, "points": points,
         "trend": data.trend(code, period.last, filters),
         "categories": data.categories(code, period, filters),

@@ -41,7 +41,9 @@ class Settings:
         "The intervention limit for 按时介入率 (一小时介入 by default).",
     )
     timezone: str = _setting(
-        "CITYBRAIN_TIMEZONE", "Asia/Shanghai", "The zone that case times are recorded in (they are stored without one)."
+        "CITYBRAIN_TIMEZONE",
+        "Asia/Shanghai",
+        "The zone that case times are recorded in (they are stored without one).",
     )
     tile_url: str = _setting(
         "CITYBRAIN_TILE_URL",
@@ -75,7 +77,7 @@ class Settings:
     )
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
         """Read every setting from ``environ`` (default ``os.environ``); ``overrides`` win."""
         environ = os.environ if environ is None else environ
         values = {}

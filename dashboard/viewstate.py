@@ -43,7 +43,7 @@ class Period:
     last: date
 
     @classmethod
-    def resolve(cls, key: str | None, first=None, last=None, *, today: date) -> "Period":
+    def resolve(cls, key: str | None, first=None, last=None, *, today: date) -> Period:
         key = key or DEFAULT_PERIOD
         if key == "today":
             return cls(key, today, today)
@@ -76,17 +76,17 @@ class Period:
     def days(self) -> int:
         return (self.last - self.first).days + 1
 
-    def previous(self) -> "Period":
+    def previous(self) -> Period:
         """The period of the same length just before this one (环比)."""
         return Period("custom", self.first - timedelta(days=self.days), self.first - timedelta(days=1))
 
-    def year_before(self) -> "Period":
+    def year_before(self) -> Period:
         """The same days one year earlier (同比); 29 February becomes the 28th."""
         def back(d: date) -> date:
             return d.replace(year=d.year - 1, day=min(d.day, 28 if d.month == 2 else d.day))
         return Period("custom", back(self.first), back(self.last))
 
-    def comparison(self) -> tuple["Period", str]:
+    def comparison(self) -> tuple[Period, str]:
         """What the KPI cards compare with: 同比 for a year to date, 环比 otherwise."""
         return (self.year_before(), "同比") if self.key == "year" else (self.previous(), "环比")
 
@@ -137,7 +137,7 @@ class HeatFilters:
             raise BadRequest(f"时段 hour={self.hours[0]}-{self.hours[1]} 应在 0–23 之间")
 
     @classmethod
-    def from_args(cls, q: dict) -> "HeatFilters":
+    def from_args(cls, q: dict) -> HeatFilters:
         hours = None
         if q.get("hour"):
             first, _, last = q["hour"].partition("-")
@@ -171,7 +171,7 @@ class ViewState:
     cell: str = "hex"  # hex | square
 
     @classmethod
-    def from_query(cls, search: str | None) -> "ViewState":
+    def from_query(cls, search: str | None) -> ViewState:
         """Parse ``?unit=…&period=…`` (a leading ``?`` is optional). Raises :class:`BadRequest`."""
         q = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
         key = q.get("period") or DEFAULT_PERIOD
@@ -228,7 +228,7 @@ class ViewState:
     def period(self, today: date) -> Period:
         return Period.resolve(self.period_key, self.first, self.last, today=today)
 
-    def with_(self, **changes) -> "ViewState":
+    def with_(self, **changes) -> ViewState:
         return replace(self, **changes)
 
 

@@ -49,7 +49,7 @@ class DemoSize:
     places: int
 
     @classmethod
-    def at_scale(cls, scale: float) -> "DemoSize":
+    def at_scale(cls, scale: float) -> DemoSize:
         if scale <= 0:
             raise ValueError("--scale 必须大于 0")
         districts = max(2, round(6 * scale**0.25))
@@ -172,7 +172,7 @@ def _units(rng, size: DemoSize) -> gpd.GeoDataFrame:
     ):
         parents = [r for r in rows if r["level"] == _parent_level(level)]
         counts = _shares(total, np.array([_mass(p["geometry"]) for p in parents]))
-        for parent, n in zip(parents, counts):
+        for parent, n in zip(parents, counts, strict=True):
             for i, geom in enumerate(_split(rng, parent["geometry"], int(n))):
                 rows.append(dict(code=child_code(parent["code"], i), level=level,
                                  name=_unit_name(level, names, parent, geom, i),
@@ -229,7 +229,7 @@ _PLACE_KINDS = {"路口": 0.42, "农贸市场": 0.07, "学校": 0.16, "医院": 
 def _sample_in_grids(rng, grids: gpd.GeoDataFrame, weights: np.ndarray, n: int) -> np.ndarray:
     """``n`` points spread over grids in proportion to ``weights``."""
     counts = rng.multinomial(n, weights / weights.sum())
-    parts = [random_points_in(g, k, rng) for g, k in zip(grids.geometry, counts) if k]
+    parts = [random_points_in(g, k, rng) for g, k in zip(grids.geometry, counts, strict=True) if k]
     return np.vstack(parts) if parts else np.empty((0, 2))
 
 
@@ -265,7 +265,8 @@ _DISPUTE_WEIGHTS = {"婚恋家庭": 0.15, "邻里": 0.25, "债务": 0.10, "劳�
                     "物业": 0.18, "征地拆迁": 0.05, "其他": 0.10}
 _DEADLINE_DAYS = {"矛盾纠纷": 7, "治安": 3, "安全隐患": 3, "城市管理": 5, "信访": 15, "民生服务": 7,
                   "企业诉求": 10}
-_DEPARTMENTS = {"矛盾纠纷": "综治中心", "治安": "公安分局", "安全隐患": "应急管理局", "城市管理": "城管执法局",
+_DEPARTMENTS = {"矛盾纠纷": "综治中心", "治安": "公安分局", "安全隐患": "应急管理局",
+                "城市管理": "城管执法局",
                 "信访": "信访局", "民生服务": "民政局", "企业诉求": "营商环境办"}
 _SOURCE_WEIGHTS = {"网格员上报": 0.45, "12345热线": 0.20, "视频智能发现": 0.10, "群众随手拍": 0.12,
                    "警网融合": 0.08, "企业": 0.05}
@@ -328,7 +329,7 @@ def _cases(rng, units, places, n: int, end: datetime):
     # Each district runs its centre a little better or worse: rankings have something to show.
     district_of = assign_points(shapely.points(xy), districts.geometry.to_numpy(),
                                 districts.code.to_numpy())
-    quality = dict(zip(districts.code, rng.uniform(0.75, 1.35, len(districts))))
+    quality = dict(zip(districts.code, rng.uniform(0.75, 1.35, len(districts)), strict=True))
     q = np.array([quality.get(d, 1.0) for d in district_of])
 
     frame = pd.DataFrame({
@@ -337,7 +338,7 @@ def _cases(rng, units, places, n: int, end: datetime):
     })
     frame = frame[frame.reported_at <= np.datetime64(end)].sort_values("reported_at")
     frame["id"] = np.arange(1, len(frame) + 1)
-    frame["external_id"] = [f"SJ{t:%Y%m%d}{i:07d}" for t, i in zip(frame.reported_at, frame.id)]
+    frame["external_id"] = [f"SJ{t:%Y%m%d}{i:07d}" for t, i in zip(frame.reported_at, frame.id, strict=True)]
     q = q[frame.index.to_numpy()]
     frame = frame.reset_index(drop=True)
     return _closed_loop(rng, frame, q, end)
@@ -399,7 +400,8 @@ def _closed_loop(rng, frame: pd.DataFrame, quality: np.ndarray, end: datetime):
     satisfaction[unhappy] = "不满意"
     revisited = is_closed & (rng.uniform(size=n) < 0.65)
     frame["satisfaction"] = np.where(revisited, satisfaction, None)
-    frame["description"] = [f"群众反映{s}问题（{c}），请求协调处理。" for c, s in zip(cat, frame.subcategory)]
+    frame["description"] = [f"群众反映{s}问题（{c}），请求协调处理。"
+                            for c, s in zip(cat, frame.subcategory, strict=True)]
     frame["updated_at"] = pd.concat(
         [frame[c] for c in ("reported_at", "assigned_at", "handled_at", "responded_at", "closed_at")],
         axis=1).max(axis=1)

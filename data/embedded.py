@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import shapely
 import pandas as pd
+import shapely
 from sqlalchemy import DateTime, Float, String, select, text
 from sqlalchemy.ext.compiler import compiles
 
@@ -64,7 +64,8 @@ def _sqlite_values(series: pd.Series, type_) -> list:
         return text.where(series.notna(), None).tolist()
     missing = series.isna().to_numpy()
     values = series.astype(object).tolist()
-    return [None if m else v.item() if isinstance(v, np.generic) else v for v, m in zip(values, missing)]
+    return [None if m else v.item() if isinstance(v, np.generic) else v
+            for v, m in zip(values, missing, strict=True)]
 
 
 class EmbeddedStore(Store):
@@ -117,7 +118,7 @@ class EmbeddedStore(Store):
         values = [_sqlite_values(frame[c], table.c[c].type) for c in columns]
         sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
                f"VALUES ({', '.join('?' * len(columns))})")
-        conn.exec_driver_sql(sql, list(zip(*values)))
+        conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
 
     def assign_grids(self, wkb_points) -> np.ndarray:
         with self.engine.connect() as conn:

@@ -22,8 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.indicators import INDICATORS, compute
 from dashboard.viewstate import Filters, HeatFilters, Period, local_now
 from data import queries
-from data.store import Store
 from data.spatial import coverage_summary
+from data.store import Store
 from geo import cells as geo_cells
 from geo import coverage as geo_cov
 from geo.coverage import metric_epsg

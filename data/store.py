@@ -21,7 +21,7 @@ from data import schema, upsert
 from data.schema import cases, unit_closure, units
 
 
-def open_store(url: str) -> "Store":
+def open_store(url: str) -> Store:
     """The store at ``url``: a ``postgresql://`` URL or a ``sqlite:///`` embedded file."""
     if url.startswith("sqlite"):
         from data.embedded import EmbeddedStore

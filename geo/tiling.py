@@ -45,7 +45,7 @@ def _cells(polygon, seeds):
     tree = shapely.STRtree(regions)
     seed_idx, region_idx = tree.query(shapely.points(seeds), predicate="intersects")
     order = {}
-    for s, r in zip(seed_idx, region_idx):
+    for s, r in zip(seed_idx, region_idx, strict=True):
         order.setdefault(s, r)
     clipped = shapely.intersection(regions[[order[i] for i in range(len(seeds))]], polygon)
     return [_polygonal(c) for c in clipped]

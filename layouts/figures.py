@@ -125,7 +125,7 @@ def trend_figure(days: list[str], values: list[int]) -> go.Figure:
 
 
 def category_figure(categories: list[str], values: list[int]) -> go.Figure:
-    pairs = list(zip(categories, values))[::-1]  # largest on top
+    pairs = list(zip(categories, values, strict=True))[::-1]  # largest on top
     fig = go.Figure(go.Bar(
         x=[v for _, v in pairs], y=[c for c, _ in pairs], orientation="h",
         marker={"color": [theme.CATEGORY_COLORS[i % len(theme.CATEGORY_COLORS)]

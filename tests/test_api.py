@@ -100,7 +100,7 @@ def test_children_geojson_carries_the_metric(client, tree):
     features = reply.json["features"]
     listed = client.get(f"/api/v1/units/{district}/children?{PERIOD}").json["children"]
     assert [f["properties"]["code"] for f in features] == [c["code"] for c in listed]
-    for feature, child in zip(features, listed):
+    for feature, child in zip(features, listed, strict=True):
         assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
         assert feature["properties"]["metric"] == "closure_rate"
         assert feature["properties"]["value"] == child["kpis"]["closure_rate"]["value"]

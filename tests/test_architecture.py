@@ -2,11 +2,10 @@
 
 import ast
 import re
+from dataclasses import fields
 from pathlib import Path
 
 from dash import development
-
-from dataclasses import fields
 
 from app import create_app
 from dashboard import ids

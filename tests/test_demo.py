@@ -84,7 +84,7 @@ def test_every_case_lies_in_its_grid(embedded_demo, cases, units):
     grids = units.set_index("code").geometry
     sample = cases.sample(300, random_state=1)
     points = shapely.from_wkb(sample.geom)
-    assert all(grids[g].covers(p) for g, p in zip(sample.grid_code, points))
+    assert all(grids[g].covers(p) for g, p in zip(sample.grid_code, points, strict=True))
 
 
 def test_the_closed_loop_looks_real(cases):

@@ -62,7 +62,8 @@ def test_fit_bounds_centres_and_zooms():
 
 
 def test_geojson_rounds_coordinates_and_keeps_chinese():
-    fc = feature_collection([shapely.box(114.123456789, 30.0, 114.2, 30.1)], [{"name": "江岸区", "v": float("nan")}])
+    fc = feature_collection([shapely.box(114.123456789, 30.0, 114.2, 30.1)],
+                            [{"name": "江岸区", "v": float("nan")}])
     text = json.dumps(fc, ensure_ascii=False)
     assert "114.12346" in text and "114.123456" not in text
     assert fc["features"][0]["properties"] == {"name": "江岸区", "v": None}

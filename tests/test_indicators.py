@@ -7,7 +7,7 @@ import pytest
 from dashboard import vocab
 from dashboard.indicators import INDICATORS, NO_VALUE, compute
 from data import queries
-from tests.factories import EAST, T0, WEST, case, tiny_city, write_cases
+from tests.factories import EAST, T0, case, tiny_city, write_cases
 
 START, END = datetime(2026, 3, 1), datetime(2026, 4, 1)
 NOW = datetime(2026, 3, 20, 12, 0)

@@ -36,7 +36,8 @@ def test_unchanged_value_says_so():
 
 
 def test_ranking_orders_by_value_with_unknown_last():
-    rows = [{"code": "a", "name": "甲", "closure_rate": 0.9}, {"code": "b", "name": "乙", "closure_rate": None},
+    rows = [{"code": "a", "name": "甲", "closure_rate": 0.9},
+            {"code": "b", "name": "乙", "closure_rate": None},
             {"code": "c", "name": "丙", "closure_rate": 0.99}]
     ol = ranking.ranking(rows, "closure_rate", lambda code: f"/?unit={code}")
     names = [li.children[1].children for li in ol.children]

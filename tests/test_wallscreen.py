@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 from dash import no_update
 from dash.exceptions import PreventUpdate
-from flask_caching import Cache
 from flask import Flask
+from flask_caching import Cache
 
 from callbacks.wallscreen import sync_state, view_model
 from dashboard import ids, strings
