@@ -12,6 +12,7 @@ import shapely
 from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
+from callbacks.views import resolve
 from dashboard import ids, strings
 from dashboard.indicators import INDICATORS
 from dashboard.viewstate import BadRequest, Filters, ViewState
@@ -213,22 +214,10 @@ def next_tour_unit(data: CityData, code: str) -> str:
 
 def view_model(data: CityData, search: str | None) -> dict:
     """Everything the screen shows for a URL, or ``{"error": message}``."""
-    try:
-        state = ViewState.from_query(search)
-    except BadRequest as exc:
-        return {"error": strings.BAD_VIEW.format(message=exc)}
-    roots = data.roots()
-    if not roots:
-        return {"error": strings.NO_DATA}
-    code = state.unit or roots[0]["code"]
-    unit = data.unit(code)
-    if unit is None:
-        return {"error": strings.UNKNOWN_UNIT.format(code=code)}
-    today = data.now().date()
-    try:
-        period = state.period(today)
-    except BadRequest as exc:
-        return {"error": strings.BAD_VIEW.format(message=exc)}
+    base = resolve(data, search)
+    if "error" in base:
+        return base
+    state, unit, code, period = base["state"], base["unit"], base["code"], base["period"]
     filters = state.filters
     kpis = data.kpis(code, period, filters)["values"]
     compared, compare_label = period.comparison()
@@ -242,10 +231,10 @@ def view_model(data: CityData, search: str | None) -> dict:
         recent = data.recent_cases(code, period, filters)
         points = [_point(c) for c in recent if c.get("geom")]
     return {
-        "state": state, "unit": unit, "period": period, "chain": data.ancestors(code),
+        "state": state, "unit": unit, "period": period, "chain": base["chain"],
         "kpis": kpis, "previous": previous, "compare_label": compare_label,
         "children": children, "map_rows": map_rows,
-        "geometry": data.children_geometry(code), "recent": recent, "points": points,
+        "geometry": base["geometry"], "recent": recent, "points": points,
         "trend": data.trend(code, period.last, filters),
         "categories": data.categories(code, period, filters),
     }

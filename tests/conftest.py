@@ -68,6 +68,23 @@ def embedded_demo(tmp_path_factory):
     return store
 
 
+@pytest.fixture(scope="module", params=["embedded", pytest.param("postgis", marks=pytest.mark.postgis)])
+def demo_store(request):
+    """The test demo city, once on each store: tests that use it run on both."""
+    return request.getfixturevalue(f"{request.param}_demo")
+
+
+@pytest.fixture(scope="module")
+def demo_client(demo_store):
+    """A Flask test client of the app serving ``demo_store``."""
+    from app import create_app
+    from dashboard.settings import Settings
+
+    app = create_app(Settings(db=demo_store.engine.url.render_as_string(hide_password=False)))
+    yield app.server.test_client()
+    app.server.config["CITYBRAIN_DATA"].store.engine.dispose()  # leave the template database free
+
+
 @pytest.fixture
 def empty_embedded(tmp_path):
     """A fresh, empty embedded store for tests that write."""

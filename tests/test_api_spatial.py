@@ -2,8 +2,6 @@
 
 import pytest
 
-from app import create_app
-from dashboard.settings import Settings
 from dashboard.viewstate import HeatFilters, Period
 from data import queries
 from tests.conftest import DEMO_END
@@ -12,32 +10,21 @@ FROM, TO = "2026-10-22", "2026-11-20"
 PERIOD = f"from={FROM}&to={TO}"
 
 
-@pytest.fixture(scope="module", params=["embedded", pytest.param("postgis", marks=pytest.mark.postgis)])
-def store(request):
-    return request.getfixturevalue(f"{request.param}_demo")
-
-
 @pytest.fixture(scope="module")
-def client(store):
-    app = create_app(Settings(db=store.engine.url.render_as_string(hide_password=False)))
-    return app.server.test_client()
-
-
-@pytest.fixture(scope="module")
-def city(store):
-    with store.engine.connect() as conn:
+def city(demo_store):
+    with demo_store.engine.connect() as conn:
         return queries.roots(conn)[0]
 
 
-def test_heat_cells_with_counts(client, store, city):
-    reply = client.get(f"/api/v1/units/{city['code']}/heat?{PERIOD}&cell=square&size=1000&hour=8-20"
+def test_heat_cells_with_counts(demo_client, demo_store, city):
+    reply = demo_client.get(f"/api/v1/units/{city['code']}/heat?{PERIOD}&cell=square&size=1000&hour=8-20"
                        "&subcategory=邻里,物业")
     assert reply.status_code == 200, reply.json
     body = reply.json
     assert body["cell"] == "square" and body["size_m"] == 1000 and body["crs"] == "EPSG:32650"
     assert body["filters"] == {"subcategory": "邻里,物业", "hour": "8-20"}
     period = Period.resolve("custom", FROM, TO, today=DEMO_END.date())
-    expected = store.heat_cells(unit_code=city["code"], start=period.start, end=period.end,
+    expected = demo_store.heat_cells(unit_code=city["code"], start=period.start, end=period.end,
                                 heat=HeatFilters(("邻里", "物业"), hours=(8, 20)), cell="square",
                                 size=1000, epsg=32650)
     assert body["total"] == expected["count"].sum() > 0
@@ -48,17 +35,17 @@ def test_heat_cells_with_counts(client, store, city):
     assert 114 < first["lon"] < 115 and 30 < first["lat"] < 31
 
 
-def test_heat_defaults_to_hexagons_sized_for_the_unit(client, city):
-    body = client.get(f"/api/v1/units/{city['code']}/heat?{PERIOD}").json
+def test_heat_defaults_to_hexagons_sized_for_the_unit(demo_client, city):
+    body = demo_client.get(f"/api/v1/units/{city['code']}/heat?{PERIOD}").json
     assert body["cell"] == "hex" and body["size_m"] in (500, 1000, 2000)
     assert len(body["cells"][0]["geometry"]["coordinates"][0]) == 7
 
 
-def test_coverage_per_child_and_suggestions(client, store, city):
-    reply = client.get(f"/api/v1/units/{city['code']}/coverage?{PERIOD}")
+def test_coverage_per_child_and_suggestions(demo_client, demo_store, city):
+    reply = demo_client.get(f"/api/v1/units/{city['code']}/coverage?{PERIOD}")
     assert reply.status_code == 200, reply.json
     body = reply.json
-    with store.engine.connect() as conn:
+    with demo_store.engine.connect() as conn:
         kids = queries.children(conn, city["code"])
     assert [c["code"] for c in body["children"]] == [k["code"] for k in kids]
     child = body["children"][0]
@@ -75,12 +62,12 @@ def test_coverage_per_child_and_suggestions(client, store, city):
     assert first["text"].startswith(f"在{first['unit']['name']}新增一路球机")
 
 
-def test_coverage_of_a_grid_is_the_grid_itself(client, store, city):
-    with store.engine.connect() as conn:
+def test_coverage_of_a_grid_is_the_grid_itself(demo_client, demo_store, city):
+    with demo_store.engine.connect() as conn:
         code = city["code"]
         while kids := queries.children(conn, code):
             code = kids[0]["code"]
-    body = client.get(f"/api/v1/units/{code}/coverage?{PERIOD}").json
+    body = demo_client.get(f"/api/v1/units/{code}/coverage?{PERIOD}").json
     assert [c["code"] for c in body["children"]] == [code]
 
 
@@ -94,12 +81,12 @@ def test_coverage_of_a_grid_is_the_grid_itself(client, store, city):
     ("coverage?from=2026-13-01&to=2026-11-20", "from"),
     ("coverage?from=2026-10-01", "to"),
 ])
-def test_bad_parameters_are_400_naming_the_parameter(client, city, path, name):
-    reply = client.get(f"/api/v1/units/{city['code']}/{path}")
+def test_bad_parameters_are_400_naming_the_parameter(demo_client, city, path, name):
+    reply = demo_client.get(f"/api/v1/units/{city['code']}/{path}")
     assert reply.status_code == 400 and name in reply.json["error"]
 
 
 @pytest.mark.parametrize("path", ["heat", "coverage"])
-def test_unknown_unit_is_404(client, path):
-    reply = client.get(f"/api/v1/units/nope/{path}")
+def test_unknown_unit_is_404(demo_client, path):
+    reply = demo_client.get(f"/api/v1/units/nope/{path}")
     assert reply.status_code == 404 and "nope" in reply.json["error"]
