@@ -77,6 +77,8 @@ def register(app, data: CityData, settings) -> None:
         Output(ids.CATEGORIES, "figure"),
         Output(ids.RANKING_TITLE, "children"),
         Output(ids.RANKING, "children"),
+        Output(ids.ALARMS_TITLE, "children"),
+        Output(ids.ALARMS, "children"),
         Output(ids.UPDATED, "children"),
         Input(ids.URL, "search"),
         Input(ids.DATA_VERSION, "data"),
@@ -89,7 +91,7 @@ def register(app, data: CityData, settings) -> None:
             raise PreventUpdate from None  # keep the last good screen; refresh shows the notice
         if vm.get("error"):
             message, hidden = page.banner(vm["error"])
-            return (no_update, message, hidden) + (no_update,) * 8
+            return (no_update, message, hidden) + (no_update,) * 10
         state, unit = vm["state"], vm["unit"]
 
         def href(code):
@@ -121,6 +123,8 @@ def register(app, data: CityData, settings) -> None:
             figures.trend_figure(list(trend.index), trend.tolist()),
             figures.category_figure(list(cats.index), cats.tolist()),
             rank_title, rank_body,
+            strings.ALARMS_TITLE,
+            ranking.alarms(vm["alarms"], vm["now"]),
             strings.UPDATED_AT.format(time=data.now().strftime("%H:%M:%S")),
         )
 
@@ -235,6 +239,7 @@ def view_model(data: CityData, search: str | None) -> dict:
         "kpis": kpis, "previous": previous, "compare_label": compare_label,
         "children": children, "map_rows": map_rows,
         "geometry": base["geometry"], "recent": recent, "points": points,
+        "alarms": data.alarms(code, filters), "now": data.now(),
         "trend": data.trend(code, period.last, filters),
         "categories": data.categories(code, period, filters),
     }

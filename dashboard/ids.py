@@ -24,6 +24,8 @@ TREND = "trend-chart"
 CATEGORIES = "category-chart"
 RANKING = "ranking"
 RANKING_TITLE = "ranking-title"
+ALARMS = "alarm-list"
+ALARMS_TITLE = "alarm-title"
 
 # The page router (app shell) and the navigation between views.
 PAGE = "page-url"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from dashboard import vocab
@@ -211,6 +211,27 @@ def recent_cases(
         .where(*_filtered([_in_unit(unit_code), c.reported_at >= start, c.reported_at < end],
                           filters))
         .order_by(c.reported_at.desc(), c.external_id)
+        .limit(limit)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def alarm_cases(
+    conn: Connection, *, unit_code: str, now: datetime, filters: Filters = Filters(), limit: int = 30,
+) -> list[dict]:
+    """Open cases that need a leader's eye now: past their deadline, or high-risk disputes.
+
+    Most overdue first, then the newest high-risk disputes.
+    """
+    c = cases.c
+    overdue = c.deadline < now
+    high_risk = and_(c.category == vocab.DISPUTE, c.risk_level == vocab.RISK_LEVELS[-1])
+    query = (
+        select(c.external_id, c.category, c.subcategory, c.status, c.reported_at, c.deadline,
+               c.risk_level, c.grid_code, c.description)
+        .where(*_filtered([_in_unit(unit_code), c.status.in_(vocab.OPEN_STATUSES),
+                           or_(overdue, high_risk)], filters))
+        .order_by(case((overdue, 0), else_=1), c.deadline, c.reported_at.desc(), c.external_id)
         .limit(limit)
     )
     return [dict(r) for r in conn.execute(query).mappings()]

@@ -145,6 +145,11 @@ class CityData:
         return self._cached("recent", queries.recent_cases, unit_code=code, start=period.start,
                             end=period.end, filters=filters, limit=limit)
 
+    def alarms(self, code: str, filters: Filters = Filters()) -> list[dict]:
+        """Overdue cases and open high-risk disputes in the unit, as of this minute."""
+        now = self.now().replace(second=0, microsecond=0)
+        return self._cached("alarms", queries.alarm_cases, unit_code=code, now=now, filters=filters)
+
     # --- geometry -------------------------------------------------------------------------------
 
     def children_geometry(self, code: str) -> Geometry | None:

@@ -42,6 +42,10 @@ def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
                             html.H3(id=ids.RANKING_TITLE, className="panel-title"),
                             html.Div(id=ids.RANKING, className="ranking"),
                         ]),
+                        html.Div(className="panel alarm-panel", children=[
+                            html.H3(id=ids.ALARMS_TITLE, className="panel-title alarm-title"),
+                            html.Div(id=ids.ALARMS, className="ranking"),
+                        ]),
                     ]),
                 ],
             ),

@@ -48,5 +48,30 @@ def recent_cases(cases: list[dict]) -> html.Div:
     ])
 
 
+def alarms(cases: list[dict], now) -> html.Div:
+    """Overdue cases (how long past the deadline) and high-risk disputes, as text."""
+    if not cases:
+        return html.Div(strings.NO_ALARMS, className="empty")
+    rows = []
+    for c in cases:
+        late = now - c["deadline"] if c.get("deadline") and c["deadline"] < now else None
+        if late is None:
+            tag = strings.HIGH_RISK
+        elif late.days >= 1:
+            tag = strings.OVERDUE_BY.format(days=late.days)
+        else:
+            tag = strings.OVERDUE_HOURS.format(hours=max(1, late.seconds // 3600))
+        rows.append(html.Li(className="case-row", children=[
+            html.Div(className="case-head", children=[
+                html.Span(tag, className="alarm-tag"),
+                html.Span(f"{c['category']} · {c.get('subcategory') or ''}", className="case-cat"),
+                html.Span(c["status"], className="case-status", **{"data-status": c["status"]}),
+                html.Span(f"{c['reported_at']:%m-%d %H:%M}", className="case-time"),
+            ]),
+            html.Div(c.get("description") or "", className="case-text"),
+        ]))
+    return html.Ul(rows, className="case-list alarm-list")
+
+
 def _known(value) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))

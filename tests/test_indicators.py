@@ -116,3 +116,18 @@ def test_trend_and_categories(city):
     assert list(trend.index) == [f"2026-03-0{d}" for d in range(1, 8)]
     assert trend["2026-03-02"] == 3 and trend["2026-03-05"] == 1 and trend.sum() == 4
     assert cats.to_dict() == {"城市管理": 3, vocab.DISPUTE: 2}
+
+
+def test_alarms_are_overdue_cases_then_open_high_risk_disputes(city):
+    write_cases(city, [
+        {**case(7, category=vocab.DISPUTE, status=vocab.ASSIGNED, deadline_days=30,
+                reported=datetime(2026, 3, 19)), "risk_level": "高"},
+        {**case(8, category=vocab.DISPUTE, status=vocab.CLOSED, reported=datetime(2026, 3, 19)),
+         "risk_level": "高"},  # closed: no alarm
+    ])
+    with city.engine.connect() as conn:
+        city_alarms = queries.alarm_cases(conn, unit_code="990100", now=NOW)
+        west_alarms = queries.alarm_cases(conn, unit_code="990102", now=NOW)
+    # Most overdue first (case 5: deadline T0+2d; case 2: T0+5d), then the high-risk dispute.
+    assert [a["external_id"] for a in city_alarms] == ["T0005", "T0002", "T0007"]
+    assert [a["external_id"] for a in west_alarms] == ["T0002", "T0007"]

@@ -78,3 +78,20 @@ def test_unit_map_fits_the_bounds_and_keys_the_view_to_the_unit():
 def test_trend_of_small_counts_has_whole_ticks():
     fig = figures.trend_figure(["2026-01-01", "2026-01-02"], [0, 2])
     assert fig.layout.yaxis.dtick == 1 and fig.layout.yaxis.tickformat == ",d"
+
+
+def test_alarms_say_how_late_or_why():
+    now = datetime(2026, 3, 20, 12, 0)
+    rows = [
+        {"category": "治安", "subcategory": "盗窃", "status": "处置", "reported_at": datetime(2026, 3, 1),
+         "deadline": datetime(2026, 3, 17, 12, 0), "description": "x"},
+        {"category": "矛盾纠纷", "subcategory": "邻里", "status": "指派",
+         "reported_at": datetime(2026, 3, 20),
+         "deadline": datetime(2026, 3, 20, 9, 0), "description": "y"},
+        {"category": "矛盾纠纷", "subcategory": "债务", "status": "受理",
+         "reported_at": datetime(2026, 3, 20),
+         "deadline": datetime(2026, 4, 1), "description": "z", "risk_level": "高"},
+    ]
+    tags = [li.children[0].children[0].children for li in ranking.alarms(rows, now).children]
+    assert tags == ["超期3天", "超期3小时", "高风险"]
+    assert _text(ranking.alarms([], now)) == "当前无超期事件和高风险纠纷"
