@@ -107,6 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _open(url: str):
+    """The store at ``url`` with its schema in place (the embedded file's folder made if needed)."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(url)
+    store.create_schema()
+    return store
+
+
 def _demo(settings: Settings, args) -> int:
     from data.demo import Progress, generate
 
@@ -116,16 +125,8 @@ def _demo(settings: Settings, args) -> int:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     end = datetime.fromisoformat(args.end) if args.end else None
-    return _generate(url, seed=args.seed, scale=args.scale, end=end, progress=Progress(), generate=generate)
-
-
-def _generate(url: str, *, generate, **kwargs) -> int:
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    store = open_store(url)
-    store.create_schema()
     try:
-        size = generate(store, **kwargs)
+        size = generate(_open(url), seed=args.seed, scale=args.scale, end=end, progress=Progress())
     except ValueError as exc:
         print(f"citybrain demo: {exc}", file=sys.stderr)
         return 2
@@ -135,11 +136,7 @@ def _generate(url: str, *, generate, **kwargs) -> int:
 
 def _serve(settings: Settings, args) -> int:
     if args.demo_if_empty:
-        url = settings.db_url
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        store = open_store(url)
-        store.create_schema()
+        store = _open(settings.db_url)
         if store.is_empty():
             from data.demo import Progress, generate
 
@@ -195,8 +192,7 @@ def _import(settings: Settings, args) -> int:
             dry_run=args.dry_run, skip_invalid=args.skip_invalid, rejects=args.rejects,
             timezone=settings.timezone, actor=f"import:{Path(args.file).name}")
         url = database_url(args.db) if args.db else settings.db_url
-        store = open_store(url)
-        store.create_schema()
+        store = _open(url)
         report = run_import(store, args.kind, args.file, options,
                             Progress(stream=None if args.quiet else sys.stderr))
     except ImportRejected as exc:

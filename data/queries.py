@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from dashboard import vocab
@@ -246,8 +246,7 @@ def data_version(conn: Connection) -> str:
         select(func.max(cameras.c.updated_at)).scalar_subquery(),
         select(func.max(case_events.c.id)).scalar_subquery(),  # a status change appends one
     ]
-    row = conn.execute(select(*parts, literal(1))).one()
-    return "|".join(str(v) for v in row[:-1])
+    return "|".join(str(v) for v in conn.execute(select(*parts)).one())
 
 
 # --- the heatmap and coverage views: which rows; the stores do the geometry -----------------------
