@@ -145,9 +145,11 @@ class Store:
     def stored_rows(self, conn, table, key: str, keys, columns) -> pd.DataFrame:
         """The stored rows of ``table`` whose ``key`` is in ``keys``, with ``key`` and ``columns``."""
         names = [key] + [c for c in columns if c != key and c in table.c]
+        # Rows as plain tuples: pandas builds a frame from SQLAlchemy Row objects several times
+        # slower (it probes each one as a named tuple, and a Row answers through a KeyError).
         parts = [
-            pd.DataFrame(conn.execute(select(*(table.c[c] for c in names)).where(table.c[key].in_(chunk)))
-                         .all(), columns=names)
+            pd.DataFrame([tuple(row) for row in conn.execute(
+                select(*(table.c[c] for c in names)).where(table.c[key].in_(chunk)))], columns=names)
             for chunk in upsert.chunks(list(keys))
         ]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names)
@@ -285,11 +287,13 @@ def _status_events(frame: pd.DataFrame, *, now: datetime, actor: str, history: b
     """``case_events`` rows for cases (with ``id``): the whole known history of new cases up to
     their status, or one event for the new status of changed ones."""
     out = []
+    ranks = {}
+    for i, s in enumerate(vocab.STATUSES):
+        ranks.setdefault(s, i)
+    status_rank = frame["status"].map(ranks)  # NaN for a status outside the vocabulary
     for step, column in _STEP_TIMES.items():
         if history:
-            rank = vocab.STATUSES.index(step)
-            reached = frame["status"].map(
-                lambda s, rank=rank: s in vocab.STATUSES and vocab.STATUSES.index(s) >= rank)
+            reached = status_rank >= ranks[step]
             current = frame["status"] == step
             at = frame[column] if column in frame else pd.Series(pd.NaT, index=frame.index)
             # The current step always gets its event; earlier ones where their time is known.
