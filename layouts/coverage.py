@@ -8,6 +8,7 @@ from dash import dcc, html
 
 from dashboard import ids, strings, theme
 from layouts import views
+from layouts.ranking import rank_row
 
 # Above this many cameras the map shows camera points, not view sectors and blind spots: a city
 # of thousands of 100-m sectors is a few pixels each and megabytes to send.
@@ -113,16 +114,10 @@ def ranking(rows: list[dict], href_for) -> html.Ol:
     rows = sorted(rows, key=order)
     top = max((r["covered_share"] or 0 for r in rows), default=0) or 1
     return html.Ol(className="rank-list cov-rank", children=[
-        html.Li(className="rank-row", children=[
-            html.Span(str(i), className="rank-no"),
-            dcc.Link(r["name"], href=href_for(r["code"]), className="rank-name",
-                     title=strings.CLICK_TO_DRILL),
-            html.Span(className="rank-bar", children=html.Span(
-                style={"width": f"{(r['covered_share'] or 0) / top * 100:.0f}%"})),
-            html.Span(views.percent(r["covered_share"]), className="rank-value"),
-            html.Span(f"{r['blind_cases']:,}", className="rank-extra",
-                      title=strings.COVERAGE_KPIS["blind_cases"][1]),
-        ])
+        rank_row(i, r, href_for, (r["covered_share"] or 0) / top, views.percent(r["covered_share"]),
+                 html.Span(f"{r['blind_cases']:,}", className="rank-extra",
+                           title=strings.COVERAGE_KPIS["blind_cases"][1]),
+                 medals=False)
         for i, r in enumerate(rows, start=1)
     ])
 

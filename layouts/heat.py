@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from dashboard import ids, strings, theme, vocab
 from layouts import views
+from layouts.ranking import case_row, rank_row
 
 HEAT_SCALE = [[0.0, "rgba(51,209,255,0.35)"], [0.35, "#1f77b4"], [0.65, "#ffc857"], [1.0, "#ff5c7a"]]
 # A density's zero must be transparent: the density layer covers the whole map.
@@ -93,15 +94,7 @@ def ranking(rows: list[dict], href_for) -> html.Ol:
     rows = sorted(rows, key=lambda r: (-r["count"], r["code"]))
     top = max((r["count"] for r in rows), default=0) or 1
     return html.Ol(className="rank-list", children=[
-        html.Li(className="rank-row", children=[
-            html.Span(str(i), className=f"rank-no top{i}" if i <= 3 else "rank-no"),
-            dcc.Link(r["name"], href=href_for(r["code"]), className="rank-name",
-                     title=strings.CLICK_TO_DRILL),
-            html.Span(className="rank-bar",
-                      children=html.Span(style={"width": f"{r['count'] / top * 100:.0f}%"})),
-            html.Span(f"{r['count']:,}", className="rank-value"),
-        ])
-        for i, r in enumerate(rows, start=1)
+        rank_row(i, r, href_for, r["count"] / top, f"{r['count']:,}") for i, r in enumerate(rows, start=1)
     ])
 
 
@@ -109,14 +102,5 @@ def cell_cases(cases: list[dict]) -> html.Div:
     """A cell's disputes, newest first; text is text, never HTML."""
     if not cases:
         return html.Div(strings.CELL_LIST_HINT, className="empty")
-    return html.Ul(className="case-list", children=[
-        html.Li(className="case-row", children=[
-            html.Div(className="case-head", children=[
-                html.Span(c["subcategory"] or c["category"], className="case-cat"),
-                html.Span(c["status"], className="case-status", **{"data-status": c["status"]}),
-                html.Span(f"{c['reported_at']:%m-%d %H:%M}", className="case-time"),
-            ]),
-            html.Div(c.get("description") or "", className="case-text"),
-        ])
-        for c in cases
-    ])
+    return html.Ul([case_row(c, c["subcategory"] or c["category"]) for c in cases],
+                   className="case-list")

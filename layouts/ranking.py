@@ -20,14 +20,8 @@ def ranking(rows: list[dict], metric: str, href_for) -> html.Ol:
     items = []
     for i, row in enumerate(known + unknown, start=1):
         value = row.get(metric)
-        share = abs(value) / top * 100 if _known(value) else 0
-        items.append(html.Li(className="rank-row", children=[
-            html.Span(str(i), className=f"rank-no top{i}" if i <= 3 else "rank-no"),
-            dcc.Link(row["name"], href=href_for(row["code"]), className="rank-name",
-                     title=strings.CLICK_TO_DRILL),
-            html.Span(className="rank-bar", children=html.Span(style={"width": f"{share:.0f}%"})),
-            html.Span(ind.format(value), className="rank-value"),
-        ]))
+        share = abs(value) / top if _known(value) else 0
+        items.append(rank_row(i, row, href_for, share, ind.format(value)))
     return html.Ol(items, className="rank-list")
 
 
@@ -35,17 +29,7 @@ def recent_cases(cases: list[dict]) -> html.Div:
     """Newest cases first. Case text is passed as text: Dash escapes it, never renders HTML."""
     if not cases:
         return html.Div(strings.NO_CASES, className="empty")
-    return html.Ul(className="case-list", children=[
-        html.Li(className="case-row", children=[
-            html.Div(className="case-head", children=[
-                html.Span(c["category"], className="case-cat"),
-                html.Span(c["status"], className="case-status", **{"data-status": c["status"]}),
-                html.Span(f"{c['reported_at']:%m-%d %H:%M}", className="case-time"),
-            ]),
-            html.Div(c.get("description") or "", className="case-text"),
-        ])
-        for c in cases
-    ])
+    return html.Ul([case_row(c, c["category"]) for c in cases], className="case-list")
 
 
 def alarms(cases: list[dict], now) -> html.Div:
@@ -61,16 +45,37 @@ def alarms(cases: list[dict], now) -> html.Div:
             tag = strings.OVERDUE_BY.format(days=late.days)
         else:
             tag = strings.OVERDUE_HOURS.format(hours=max(1, late.seconds // 3600))
-        rows.append(html.Li(className="case-row", children=[
-            html.Div(className="case-head", children=[
-                html.Span(tag, className="alarm-tag"),
-                html.Span(f"{c['category']} · {c.get('subcategory') or ''}", className="case-cat"),
-                html.Span(c["status"], className="case-status", **{"data-status": c["status"]}),
-                html.Span(f"{c['reported_at']:%m-%d %H:%M}", className="case-time"),
-            ]),
-            html.Div(c.get("description") or "", className="case-text"),
-        ]))
+        rows.append(case_row(c, f"{c['category']} · {c.get('subcategory') or ''}",
+                             tag=html.Span(tag, className="alarm-tag")))
     return html.Ul(rows, className="case-list alarm-list")
+
+
+def rank_row(i: int, unit: dict, href_for, share: float, value_text: str, *extra,
+             medals: bool = True) -> html.Li:
+    """One ranked unit: its place, a drill link, a bar of ``share`` (0–1), the value, extras."""
+    place = f"rank-no top{i}" if medals and i <= 3 else "rank-no"
+    return html.Li(className="rank-row", children=[
+        html.Span(str(i), className=place),
+        dcc.Link(unit["name"], href=href_for(unit["code"]), className="rank-name",
+                 title=strings.CLICK_TO_DRILL),
+        html.Span(className="rank-bar", children=html.Span(style={"width": f"{share * 100:.0f}%"})),
+        html.Span(value_text, className="rank-value"),
+        *extra,
+    ])
+
+
+def case_row(case: dict, label: str, *, tag=None) -> html.Li:
+    """One case: an optional tag, its label, status and time, then its text as text (never HTML)."""
+    head = [tag] if tag is not None else []
+    head += [
+        html.Span(label, className="case-cat"),
+        html.Span(case["status"], className="case-status", **{"data-status": case["status"]}),
+        html.Span(f"{case['reported_at']:%m-%d %H:%M}", className="case-time"),
+    ]
+    return html.Li(className="case-row", children=[
+        html.Div(head, className="case-head"),
+        html.Div(case.get("description") or "", className="case-text"),
+    ])
 
 
 def _known(value) -> bool:
