@@ -12,7 +12,7 @@ import shapely
 from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.views import resolve
+from callbacks.views import error_outputs, resolve
 from dashboard import ids, strings
 from dashboard.indicators import INDICATORS
 from dashboard.viewstate import BadRequest, Filters, ViewState
@@ -90,8 +90,7 @@ def register(app, data: CityData, settings) -> None:
         except StoreUnavailable:
             raise PreventUpdate from None  # keep the last good screen; refresh shows the notice
         if vm.get("error"):
-            message, hidden = page.banner(vm["error"])
-            return (no_update, message, hidden) + (no_update,) * 10
+            return (no_update,) + error_outputs(vm["error"], 10)
         state, unit = vm["state"], vm["unit"]
 
         def href(code):

@@ -163,10 +163,11 @@ class CityData:
             return None
         kids = self.children(code)
         members = kids or [unit]
-        shapes = self.store.unit_shapes([m["code"] for m in members]).set_index("code")
-        shapes = shapes.reindex([m["code"] for m in members])
-        parent = self.store.unit_shapes([code]).geometry.iloc[0]
-        geoms = simplify_children(shapes.geometry.to_numpy(), parent.bounds)
+        # One read for the members and the unit itself (the unit is its own member at a grid).
+        shapes = self.store.unit_shapes({code, *(m["code"] for m in members)}).set_index("code")
+        parent = shapes.geometry[code]
+        geoms = simplify_children(shapes.geometry.reindex([m["code"] for m in members]).to_numpy(),
+                                  parent.bounds)
         collection = feature_collection(
             geoms, [{"code": m["code"], "name": m["name"], "level": m["level"]} for m in members]
         )
