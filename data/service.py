@@ -19,11 +19,11 @@ import pandas as pd
 import shapely
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.domain import Filters, HeatFilters, Period, local_now
 from dashboard.indicators import INDICATORS, compute
-from dashboard.viewstate import Filters, HeatFilters, Period, local_now
 from data import queries
-from data.spatial import coverage_summary
-from data.store import Store
+from data.stores.base import Store
+from data.stores.embedded_spatial import coverage_summary
 from geo import cells as geo_cells
 from geo import coverage as geo_cov
 from geo.coverage import metric_epsg
@@ -208,7 +208,7 @@ class CityData:
         return self._cached("cell_cases", queries.cases_by_id, ids=tuple(ids))
 
     def coverage(self, code: str, period: Period) -> dict:
-        """Coverage of the unit's children (or of a grid itself): see ``data.spatial``.
+        """Coverage of the unit's children (or of a grid itself): see ``data.stores.embedded_spatial``.
 
         ``{"members", "total", "suggestions", "views", "blind_wkb"}``.
         """

@@ -17,18 +17,19 @@ import shapely
 from sqlalchemy import Engine, bindparam, create_engine, delete, event, or_, select
 
 from dashboard import vocab
-from data import schema, upsert
+from data import schema
+from data.ingest import upsert
 from data.schema import cases, unit_closure, units
 
 
 def open_store(url: str) -> Store:
     """The store at ``url``: a ``postgresql://`` URL or a ``sqlite:///`` embedded file."""
     if url.startswith("sqlite"):
-        from data.embedded import EmbeddedStore
+        from data.stores.embedded import EmbeddedStore
 
         return EmbeddedStore(_sqlite_engine(url))
     if url.startswith(("postgresql", "postgres://")):
-        from data.postgis import PostGISStore
+        from data.stores.postgis import PostGISStore
 
         return PostGISStore.from_url(url)
     raise ValueError(f"不支持的数据库地址 unsupported database URL: {url}")
@@ -81,11 +82,11 @@ class Store:
 
     def heat_cells(self, *, unit_code, start, end, heat, cell: str, size: float,
                    epsg: int) -> pd.DataFrame:
-        """Disputes per hexagon or square cell (see ``data.spatial.heat_cells``)."""
+        """Disputes per hexagon or square cell (see ``data.stores.embedded_spatial.heat_cells``)."""
         raise NotImplementedError
 
     def coverage_facts(self, *, unit_code, members, start, end, epsg: int):
-        """Camera coverage of the unit's members (see ``data.spatial.CoverageFacts``)."""
+        """Camera coverage of the unit's members (see ``data.stores.embedded_spatial.CoverageFacts``)."""
         raise NotImplementedError
 
     # --- writing ------------------------------------------------------------------------------

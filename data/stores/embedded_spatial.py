@@ -2,7 +2,7 @@
 
 Both stores answer the same two questions with the same frames; the rows come from the same
 ``data.queries`` selections and only the geometry differs: here Shapely through ``geo``, in
-``data.postgis_spatial`` SQL. Everything is measured in the metric CRS ``epsg`` the caller picks
+``data.stores.postgis_spatial`` SQL. Everything is measured in the metric CRS ``epsg`` the caller picks
 (``geo.coverage.metric_epsg`` of the unit).
 
 - ``heat_cells``: one row per cell with disputes: ``i``, ``j`` (the cell, as ``ST_HexagonGrid``

@@ -15,7 +15,7 @@ from sqlalchemy import DateTime, Float, String, select, text
 from sqlalchemy.ext.compiler import compiles
 
 from data.schema import FEATURE_TABLES, SRID, Geometry, gpkg_blob, metadata, units
-from data.store import Store
+from data.stores.base import Store
 from geo.assign import assign_points
 
 _GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
@@ -139,13 +139,13 @@ class EmbeddedStore(Store):
         return self._shapes(query, conn)
 
     def heat_cells(self, **kwargs) -> pd.DataFrame:
-        from data.spatial import shapely_heat_cells
+        from data.stores.embedded_spatial import shapely_heat_cells
 
         with self.engine.connect() as conn:
             return shapely_heat_cells(conn, **kwargs)
 
     def coverage_facts(self, **kwargs):
-        from data.spatial import shapely_coverage_facts
+        from data.stores.embedded_spatial import shapely_coverage_facts
 
         with self.engine.connect() as conn:
             return shapely_coverage_facts(conn, **kwargs)

@@ -53,7 +53,7 @@ def upgrade(url: str) -> None:
     is missing, which needs a role allowed to). Any other store URL gets its schema created as
     the store does it itself (the embedded GeoPackage: ``create_all``, idempotent).
     """
-    from data.store import open_store
+    from data.stores.base import open_store
 
     store = open_store(url)
     try:

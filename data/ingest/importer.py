@@ -2,7 +2,7 @@
 
 ``run_import(store, kind, path, options)`` is what ``citybrain import units|cases|cameras|places``
 runs; ``ingest_cases(store, records, …)`` is what ``POST /api/v1/cases`` runs. Both use the same
-preparation and rules (``data.validation``), and write in one transaction through the store's
+preparation and rules (``data.ingest.validation``), and write in one transaction through the store's
 upsert (``Store.upsert_*``): re-importing a file changes nothing, a changed record is updated,
 a status change appends to the case history. Bad rows sink the whole import (nothing is
 written) unless ``skip_invalid``, which lands the good rows and writes the bad ones to a reject
@@ -23,11 +23,12 @@ import shapely
 from sqlalchemy import select
 
 from dashboard import vocab
-from dashboard.viewstate import local_now
-from data import schema, validation
-from data.store import Store
-from data.upsert import UpsertResult
-from data.validation import WARNING, Problems
+from dashboard.domain import local_now
+from data import schema
+from data.ingest import validation
+from data.ingest.upsert import UpsertResult
+from data.ingest.validation import WARNING, Problems
+from data.stores.base import Store
 from geo.crs import SourceCRS, parse_crs, to_storage
 
 KINDS = ("units", "cases", "cameras", "places")

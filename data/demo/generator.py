@@ -23,10 +23,10 @@ import pandas as pd
 import shapely
 
 from dashboard import vocab
-from dashboard.viewstate import local_now
+from dashboard.domain import local_now
 from data import schema
-from data.demo_names import CITY_CODE, CITY_NAME, NamePool, district_name, grid_name
-from data.store import Store
+from data.demo.names import CITY_CODE, CITY_NAME, NamePool, district_name, grid_name
+from data.stores.base import Store
 from geo.assign import assign_points
 from geo.tiling import random_points_in, voronoi_cells
 
