@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from data.demo.generator import Progress, generate
-from data.stores.base import open_store
+from data.stores import open_store
 
 
 def run(scale: float, out: Path) -> dict:

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from dashboard.domain import Period
 from data import queries
 from data.schema import cases, units
-from data.stores.base import open_store
+from data.stores import open_store
 
 PERIODS = ("30d", "year")
 

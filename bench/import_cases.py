@@ -25,7 +25,7 @@ import shapely
 
 from dashboard import vocab
 from data.ingest.importer import ImportOptions, run_import
-from data.stores.base import open_store
+from data.stores import open_store
 
 X0, Y0, SIDE, N = 114.0, 30.0, 0.01, 20  # 20 × 20 grids of about 1 km
 

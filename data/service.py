@@ -22,8 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.domain import Filters, HeatFilters, Period, local_now
 from dashboard.indicators import INDICATORS, compute
 from data import queries
+from data.coverage import coverage_summary
 from data.stores.base import Store
-from data.stores.embedded_spatial import coverage_summary
 from geo import cells as geo_cells
 from geo import coverage as geo_cov
 from geo.coverage import metric_epsg
@@ -178,7 +178,7 @@ class CityData:
             self._geometry.popitem(last=False)
         return geometry
 
-    # --- heatmap and coverage (SPEC §5.3–5.4) ---------------------------------------------------
+    # --- heatmap and coverage ---------------------------------------------------------------------
 
     def metric_epsg(self, code: str) -> int:
         """The metric CRS the unit's heat cells and coverage are measured in (its UTM zone)."""

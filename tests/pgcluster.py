@@ -32,7 +32,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from data.demo.generator import Progress, generate
-from data.stores.base import open_store
+from data.stores import open_store
 
 PG_BIN = Path(os.environ.get("CITYBRAIN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 APT_PACKAGES = ("postgresql-15", "postgresql-15-postgis-3")

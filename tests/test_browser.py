@@ -23,7 +23,7 @@ from dashboard.domain import Period, local_now
 from dashboard.indicators import INDICATORS, KPI_CARDS
 from dashboard.settings import Settings
 from data import queries
-from data.stores.base import open_store
+from data.stores import open_store
 from tests.browser import serve
 
 pytestmark = pytest.mark.browser

@@ -19,7 +19,7 @@ import shapely
 
 from dashboard.domain import HeatFilters, Period
 from data import queries
-from data.stores.embedded_spatial import coverage_summary
+from data.coverage import coverage_summary
 from geo import cells, coverage
 from tests.conftest import DEMO_END
 

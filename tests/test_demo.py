@@ -15,7 +15,7 @@ from sqlalchemy import select
 from dashboard import vocab
 from data import schema
 from data.demo.generator import DemoSize, Progress, generate
-from data.stores.base import open_store
+from data.stores import open_store
 from tests.conftest import DEMO_END, DEMO_SCALE
 
 

@@ -18,8 +18,8 @@ from sqlalchemy import inspect, select, text
 from dashboard import vocab
 from data import queries
 from data.schema import metadata, units
-from data.stores.base import open_store
-from data.stores.migrations import include_object, upgrade
+from data.stores import open_store, upgrade
+from data.stores.migrations import include_object
 from data.stores.postgis import PostGISStore
 from tests.conftest import DEMO_END
 

@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import DateTime, Float, Integer
 
-from data.ingest.validation import plain
+from data.ingest.values import plain
 from data.schema import Geometry
 
 _LOOKUP_CHUNK = 5_000

@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 
 from data.schema import SRID, Geometry, units
 from data.stores.base import Store
+from data.stores.migrations import upgrade_engine
+from data.stores.postgis_spatial import sql_coverage_facts, sql_heat_cells
 
 # Tables this big or bigger get fresh planner statistics right after a bulk load.
 _ANALYZE_ROWS = 10_000
@@ -61,8 +63,6 @@ class PostGISStore(Store):
 
     def create_schema(self) -> None:
         """Run the Alembic migrations up to the newest revision; idempotent."""
-        from data.stores.migrations import upgrade_engine
-
         upgrade_engine(self.engine)
 
     def checkpoint(self) -> None:
@@ -93,14 +93,10 @@ class PostGISStore(Store):
         return result
 
     def heat_cells(self, **kwargs) -> pd.DataFrame:
-        from data.stores.postgis_spatial import sql_heat_cells
-
         with self.engine.begin() as conn:
             return sql_heat_cells(conn, **kwargs)
 
     def coverage_facts(self, **kwargs):
-        from data.stores.postgis_spatial import sql_coverage_facts
-
         with self.engine.begin() as conn:
             return sql_coverage_facts(conn, **kwargs)
 
