@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hmac
-import json
 
-import shapely
 from flask import Blueprint, Response, abort, jsonify, request
 
 from dashboard import strings
@@ -125,8 +123,7 @@ def blueprint(data: CityData, *, writer_token: str = "") -> Blueprint:
             crs=f"EPSG:{data.metric_epsg(code)}", filters=state.heat.query(),
             total=int(frame["count"].sum()),
             cells=[{"i": int(r.i), "j": int(r.j), "count": int(r.count), "lon": round(r.lon, 6),
-                    "lat": round(r.lat, 6), "geometry": json.loads(shapely.to_geojson(
-                        shapely.set_precision(shapely.from_wkb(r.wkb), 1e-6)))}
+                    "lat": round(r.lat, 6), "geometry": r.geometry}
                    for r in frame.itertuples()],
         )
 

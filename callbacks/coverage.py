@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shapely
 from dash import Input, Output, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks import views as common
 from dashboard import ids, strings
 from data.service import CityData, StoreUnavailable
-from geo.geojson import feature_collection
 from layouts import coverage, figures, page, views
 
 
@@ -78,13 +76,9 @@ def _outputs(vm: dict, answer: dict, search: str, style: dict) -> tuple:
     views_geojson = blind_geojson = None
     points = []
     if drawn:
-        views_geojson = feature_collection(shapely.from_wkb(list(cams["wkb"])) if len(cams) else [],
-                                           [{"id": i} for i in cams["id"]])
-        blind_geojson = feature_collection([shapely.from_wkb(answer["blind_wkb"])], [{"id": "blind"}])
+        views_geojson, blind_geojson = answer["views_geojson"], answer["blind_geojson"]
     else:
-        centres = shapely.get_coordinates(shapely.centroid(shapely.from_wkb(list(cams["wkb"]))))
-        points = [{"lon": x, "lat": y, "status": s}
-                  for (x, y), s in zip(centres, cams["status"], strict=True)]
+        points = answer["camera_points"]
     figure = coverage.coverage_map(
         geojson_url=f"/geo/{code}.geojson?v={vm['geometry'].etag}", members=members,
         bounds=vm["geometry"].bounds, drill_key=code, style=style, views_geojson=views_geojson,

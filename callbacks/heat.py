@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shapely
 from dash import Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
@@ -11,7 +10,6 @@ from dashboard import ids, strings
 from dashboard.viewstate import BadRequest, Filters, HeatFilters
 from data.service import CityData, StoreUnavailable
 from geo.cells import size_for_zoom
-from geo.geojson import feature_collection
 from geo.viewport import fit_bounds
 from layouts import figures, heat, page, views
 
@@ -148,8 +146,7 @@ def _outputs(data: CityData, vm: dict, search: str, size: int, style: dict) -> t
     counts = data.dispute_counts(code, period, state.heat)
     records = [{"id": f"{r.i}_{r.j}", "count": int(r.count), "lon": r.lon, "lat": r.lat}
                for r in cells.itertuples()]
-    collection = feature_collection(shapely.from_wkb(list(cells["wkb"])) if len(cells) else [],
-                                    [{"id": r["id"]} for r in records])
+    collection = data.heat_geojson(code, period, state.heat, cell=state.cell, size=size)
     figure = heat.heat_map(
         geojson_url=f"/geo/{code}.geojson?v={vm['geometry'].etag}", members=vm["members"],
         bounds=vm["geometry"].bounds, drill_key=f"{code}|{state.heat_style}", style=style, cells=records,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import shapely
 from dash import ClientsideFunction, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
@@ -232,7 +231,7 @@ def view_model(data: CityData, search: str | None) -> dict:
     else:
         map_rows = [{"code": code, "name": unit["name"], **kpis}]
         recent = data.recent_cases(code, period, filters)
-        points = [_point(c) for c in recent if c.get("geom")]
+        points = data.case_points(code, period, filters)
     return {
         "state": state, "unit": unit, "period": period, "chain": base["chain"],
         "kpis": kpis, "previous": previous, "compare_label": compare_label,
@@ -242,9 +241,3 @@ def view_model(data: CityData, search: str | None) -> dict:
         "trend": data.trend(code, period.last, filters),
         "categories": data.categories(code, period, filters),
     }
-
-
-def _point(case: dict) -> dict:
-    geom = shapely.from_wkb(case["geom"])
-    return {"lon": geom.x, "lat": geom.y, "status": case["status"], "category": case["category"],
-            "reported_at": f"{case['reported_at']:%Y-%m-%d %H:%M}"}

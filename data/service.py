@@ -27,7 +27,7 @@ from data.stores.base import Store
 from geo import cells as geo_cells
 from geo import coverage as geo_cov
 from geo.coverage import metric_epsg
-from geo.geojson import dumps, feature_collection
+from geo.geojson import collection, dumps, feature_collection, geometries, points
 from geo.simplify import simplify_children
 
 _VERSION_TTL_SECONDS = 2.0
@@ -145,6 +145,16 @@ class CityData:
         return self._cached("recent", queries.recent_cases, unit_code=code, start=period.start,
                             end=period.end, filters=filters, limit=limit)
 
+    def case_points(self, code: str, period: Period, filters: Filters = Filters(),
+                    limit: int = 50) -> list[dict]:
+        """The :meth:`recent_cases` that have a point, ready for the map: ``lon``, ``lat``,
+        ``status``, ``category`` and ``reported_at`` (``YYYY-MM-DD HH:MM``)."""
+        located = [c for c in self.recent_cases(code, period, filters, limit) if c.get("geom")]
+        lonlat = points(shapely.from_wkb([c["geom"] for c in located])) if located else []
+        return [{"lon": float(x), "lat": float(y), "status": c["status"], "category": c["category"],
+                 "reported_at": f"{c['reported_at']:%Y-%m-%d %H:%M}"}
+                for (x, y), c in zip(lonlat, located, strict=True)]
+
     def alarms(self, code: str, filters: Filters = Filters()) -> list[dict]:
         """Overdue cases and open high-risk disputes in the unit, as of this minute."""
         now = self.now().replace(second=0, microsecond=0)
@@ -191,7 +201,7 @@ class CityData:
     def heat(self, code: str, period: Period, heat: HeatFilters = HeatFilters(), *,
              cell: str = "hex", size: float = 500) -> pd.DataFrame:
         """Disputes per cell: ``i``, ``j``, ``count``, ``ids`` (newest first), ``lon``/``lat`` of the
-        centre and ``wkb`` (lon/lat polygon)."""
+        centre and ``geometry`` (the cell's polygon as a GeoJSON dict)."""
         epsg = self.metric_epsg(code)
         return self._cached_call("heat", self._heat, code=code, start=period.start, end=period.end,
                                  heat=heat, cell=cell, size=float(size), epsg=epsg)
@@ -200,9 +210,16 @@ class CityData:
         frame = self.store.heat_cells(unit_code=code, cell=cell, size=size, epsg=epsg, **kwargs)
         polygons = geo_cells.cell_polygons(frame["i"].to_numpy(), frame["j"].to_numpy(), cell, size)
         lonlat = geo_cov.to_lonlat(polygons, epsg) if len(frame) else polygons
-        centres = shapely.get_coordinates(shapely.centroid(lonlat)) if len(frame) else np.empty((0, 2))
+        centres = points(shapely.centroid(lonlat)) if len(frame) else np.empty((0, 2))
         return frame.assign(lon=centres[:, 0], lat=centres[:, 1],
-                            wkb=list(shapely.to_wkb(lonlat)) if len(frame) else [])
+                            geometry=geometries(lonlat) if len(frame) else [])
+
+    def heat_geojson(self, code: str, period: Period, heat: HeatFilters = HeatFilters(), *,
+                     cell: str = "hex", size: float = 500) -> dict:
+        """The cells of :meth:`heat` as a FeatureCollection whose ``properties.id`` is ``"i_j"``."""
+        cells = self.heat(code, period, heat, cell=cell, size=size)
+        return collection(list(cells["geometry"]),
+                          [{"id": f"{i}_{j}"} for i, j in zip(cells["i"], cells["j"], strict=True)])
 
     def cell_cases(self, ids) -> list[dict]:
         return self._cached("cell_cases", queries.cases_by_id, ids=tuple(ids))
@@ -210,7 +227,10 @@ class CityData:
     def coverage(self, code: str, period: Period) -> dict:
         """Coverage of the unit's children (or of a grid itself): see ``data.stores.embedded_spatial``.
 
-        ``{"members", "total", "suggestions", "views", "blind_wkb"}``.
+        ``{"members", "total", "suggestions", "epsg", "views", "views_geojson", "blind_geojson",
+        "camera_points"}``: ``views`` has each camera's ``id``, ``kind``, ``status``;
+        ``views_geojson`` their view sectors (``properties.id``), ``blind_geojson`` the blind spots
+        (one feature, id ``"blind"``), ``camera_points`` the centre of each view with its status.
         """
         return self._cached_call("coverage", self._coverage, code=code, start=period.start,
                                  end=period.end)
@@ -226,7 +246,16 @@ class CityData:
         cams = self._query(queries.counts, unit_code=code, start=start, end=end, now=start,
                            by_children=members != [code])
         summary = coverage_summary(facts, cams[["cameras", "cameras_online"]], epsg)
-        return {**summary, "views": facts.views, "blind_wkb": facts.blind_wkb, "epsg": epsg}
+        views = facts.views
+        shapes = shapely.from_wkb(list(views["wkb"])) if len(views) else []
+        centres = points(shapely.centroid(shapes)) if len(views) else []
+        return {
+            **summary, "epsg": epsg, "views": views.drop(columns="wkb"),
+            "views_geojson": feature_collection(shapes, [{"id": i} for i in views["id"]]),
+            "blind_geojson": feature_collection([shapely.from_wkb(facts.blind_wkb)], [{"id": "blind"}]),
+            "camera_points": [{"lon": float(x), "lat": float(y), "status": status}
+                              for (x, y), status in zip(centres, views["status"], strict=True)],
+        }
 
     def _cached_call(self, name: str, fn, **kwargs):
         """Like ``_cached`` for a function that opens its own connections."""

@@ -32,7 +32,9 @@ FORBIDDEN_THIRD_PARTY = {
     "dashboard": {"dash", "sqlalchemy", "flask"},  # plotly is allowed, for the theme template
     "geo": {"dash", "sqlalchemy", "flask"},
     "data": {"dash", "flask", "flask_caching"},
-    "layouts": {"sqlalchemy", "flask", "flask_caching"},
+    "layouts": {"sqlalchemy", "flask", "flask_caching", "shapely", "geopandas"},
+    # The service hands out GeoJSON and points ready to draw: callbacks do no geometry work.
+    "callbacks": {"sqlalchemy", "shapely", "geopandas"},
 }
 
 
