@@ -26,7 +26,7 @@ ASSETS = Path(__file__).resolve().parent / "dashboard" / "assets"
 def create_app(settings: Settings | None = None) -> dash.Dash:
     """The Dash app for ``settings`` (default: from the environment)."""
     settings = settings or Settings.from_env()
-    store = open_store(settings.db_url)
+    store = open_store(settings.db_url, query_timeout=settings.query_timeout_seconds)
     if store.kind == "embedded":
         store.create_schema()
     app = dash.Dash(

@@ -16,7 +16,7 @@ from dashboard import strings
 from dashboard.indicators import INDICATORS, MAP_METRICS
 from dashboard.viewstate import CELL_KINDS, BadRequest, Period, ViewState
 from data.ingest.importer import ImportRejected, ingest_cases
-from data.service import CityData, StoreUnavailable
+from data.service import CityData, QueryTimeout, StoreUnavailable
 from geo.cells import size_for_bounds
 from geo.geojson import dumps
 
@@ -35,6 +35,10 @@ def blueprint(data: CityData, *, writer_token: str = "") -> Blueprint:
     @api.errorhandler(StoreUnavailable)
     def _unavailable(exc):
         return _error(503, "数据库暂时无法访问 store unavailable")
+
+    @api.errorhandler(QueryTimeout)
+    def _timeout(exc):
+        return _error(503, "查询超时 (query timed out)")
 
     @api.get("/healthz")
     def healthz():

@@ -7,7 +7,7 @@ from dash.exceptions import PreventUpdate
 
 from callbacks import views as common
 from dashboard import ids, strings
-from data.service import CityData, StoreUnavailable
+from data.service import CityData, QueryTimeout, StoreUnavailable
 from layouts import coverage, figures, page, views
 
 
@@ -58,6 +58,8 @@ def register(app, data: CityData, settings) -> None:
             if vm.get("error"):
                 return (no_update, no_update) + common.error_outputs(vm["error"], 8)
             answer = data.coverage(vm["code"], vm["period"])
+        except QueryTimeout:
+            return (no_update, no_update) + common.error_outputs(strings.QUERY_TIMEOUT, 8)
         except StoreUnavailable:
             raise PreventUpdate from None
         return _outputs(vm, answer, search, style)

@@ -8,7 +8,7 @@ from dash.exceptions import PreventUpdate
 from callbacks import views as common
 from dashboard import ids, strings
 from dashboard.viewstate import BadRequest, Filters, HeatFilters
-from data.service import CityData, StoreUnavailable
+from data.service import CityData, QueryTimeout, StoreUnavailable
 from geo.cells import size_for_zoom
 from geo.viewport import fit_bounds
 from layouts import figures, heat, page, views
@@ -99,6 +99,8 @@ def register(app, data: CityData, settings) -> None:
         size = size_for_zoom(zoom, lat)
         try:
             return _outputs(data, vm, search, size, style)
+        except QueryTimeout:
+            return (no_update, no_update) + common.error_outputs(strings.QUERY_TIMEOUT, 7)
         except StoreUnavailable:
             raise PreventUpdate from None
 
@@ -136,6 +138,8 @@ def _controls(state, today) -> tuple:
 def _view(data: CityData, search) -> dict:
     try:
         return common.resolve(data, search)
+    except QueryTimeout:
+        return {"error": strings.QUERY_TIMEOUT}
     except StoreUnavailable:
         raise PreventUpdate from None
 

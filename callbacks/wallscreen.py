@@ -15,7 +15,7 @@ from callbacks.views import error_outputs, resolve
 from dashboard import ids, strings
 from dashboard.indicators import INDICATORS
 from dashboard.viewstate import BadRequest, Filters, ViewState
-from data.service import CityData, StoreUnavailable
+from data.service import CityData, QueryTimeout, StoreUnavailable
 from layouts import figures, kpi, page, ranking
 
 _CONTROL_OUTPUTS = 7  # period, start, end, date style, metric, categories, sources
@@ -86,6 +86,8 @@ def register(app, data: CityData, settings) -> None:
     def render(search, _version, drawn):
         try:
             vm = view_model(data, search)
+        except QueryTimeout:
+            vm = {"error": strings.QUERY_TIMEOUT}
         except StoreUnavailable:
             raise PreventUpdate from None  # keep the last good screen; refresh shows the notice
         if vm.get("error"):

@@ -68,6 +68,13 @@ class Settings:
     cache_seconds: int = _setting(
         "CITYBRAIN_CACHE_SECONDS", 600, "How long an aggregate stays cached (keys carry the data version)."
     )
+    query_timeout_seconds: float = _setting(
+        "CITYBRAIN_QUERY_TIMEOUT_SECONDS",
+        20,
+        "Longest a database statement of the screens and the API may run; then it is stopped, the "
+        "screen says 查询超时 and the API answers 503. `0`: no limit. Imports and the demo run "
+        "without it.",
+    )
     debug: bool = _setting("CITYBRAIN_DEBUG", False, "Dash debug mode (never on a wall screen).")
     writer_token: str = _setting(
         "CITYBRAIN_WRITER_TOKEN",
@@ -108,6 +115,11 @@ def _parse(type_name: str, raw: str, env: str):
             return int(raw)
         except ValueError:
             raise ValueError(f"{env}={raw!r} is not a whole number") from None
+    if type_name in ("float", float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{env}={raw!r} is not a number") from None
     if type_name in ("bool", bool):
         return raw.strip().lower() in ("1", "true", "yes", "on")
     return raw

@@ -23,18 +23,18 @@ from dashboard.domain import Filters, HeatFilters, Period, local_now
 from dashboard.indicators import INDICATORS, compute
 from data import queries
 from data.coverage import coverage_summary
-from data.stores.base import Store
+from data.stores.base import QueryTimeout, Store, StoreUnavailable
 from geo import cells as geo_cells
 from geo import coverage as geo_cov
 from geo.coverage import metric_epsg
 from geo.geojson import collection, dumps, feature_collection, geometries, points
 from geo.simplify import simplify_children
 
+# Callers catch the store's errors from here: QueryTimeout (a statement ran past the limit) is a
+# StoreUnavailable (the database could not answer).
+__all__ = ["CityData", "Geometry", "QueryTimeout", "StoreUnavailable"]
+
 _VERSION_TTL_SECONDS = 2.0
-
-
-class StoreUnavailable(RuntimeError):
-    """The database could not be reached; screens keep their last good data."""
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,25 @@ circle.
 
 from __future__ import annotations
 
-from data.stores.base import Store
+from data.stores.base import QueryTimeout, Store, StoreUnavailable
 from data.stores.embedded import EmbeddedStore
 from data.stores.postgis import PostGISStore
 
+__all__ = ["EmbeddedStore", "PostGISStore", "QueryTimeout", "Store", "StoreUnavailable", "open_store",
+           "upgrade"]
 
-def open_store(url: str) -> Store:
-    """The store at ``url``: a ``postgresql://`` URL or a ``sqlite:///`` embedded file."""
+
+def open_store(url: str, *, query_timeout: float | None = None) -> Store:
+    """The store at ``url``: a ``postgresql://`` URL or a ``sqlite:///`` embedded file.
+
+    With ``query_timeout`` (seconds; the server passes ``CITYBRAIN_QUERY_TIMEOUT_SECONDS``) every
+    statement that runs longer is stopped and raises :class:`QueryTimeout`; ``None`` or ``0``: no
+    limit (imports, the demo generator, migrations).
+    """
     if url.startswith("sqlite"):
-        return EmbeddedStore.from_url(url)
+        return EmbeddedStore.from_url(url, query_timeout=query_timeout)
     if url.startswith(("postgresql", "postgres://")):
-        return PostGISStore.from_url(url)
+        return PostGISStore.from_url(url, query_timeout=query_timeout)
     raise ValueError(f"不支持的数据库地址 unsupported database URL: {url}")
 
 

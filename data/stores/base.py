@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, bindparam, delete, or_, select
+from sqlalchemy import Engine, bindparam, delete, event, or_, select
 
 from dashboard import vocab
 from data import schema
@@ -29,6 +29,33 @@ from data.ingest import upsert
 from data.schema import cases, unit_closure, units
 
 CELL_IDS = 50  # case ids kept per cell, newest first, for the list a click opens
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not be reached; screens keep their last good data."""
+
+
+class QueryTimeout(StoreUnavailable):
+    """A statement ran past the time limit and the database stopped it.
+
+    The limit is the ``query_timeout`` a store is opened with (``CITYBRAIN_QUERY_TIMEOUT_SECONDS``
+    for the screens and the API): PostgreSQL's ``statement_timeout``, a progress handler in SQLite.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        super().__init__(f"查询超时 query timed out (limit {seconds:g} s)")
+
+
+def raise_query_timeouts(engine: Engine, seconds: float, stopped_by_limit) -> None:
+    """Make ``engine`` raise :class:`QueryTimeout` where ``stopped_by_limit(dbapi_error)`` says the
+    database stopped a statement at the limit (instead of the driver's own error)."""
+
+    @event.listens_for(engine, "handle_error")
+    def _translate(context):
+        if stopped_by_limit(context.original_exception):
+            return QueryTimeout(seconds)
+        return None
 
 
 @dataclass

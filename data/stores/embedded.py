@@ -7,6 +7,10 @@ SQLite lacks), so plain SQL updates work.
 
 from __future__ import annotations
 
+import math
+import sqlite3
+import time
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -15,7 +19,7 @@ from sqlalchemy import DateTime, Engine, Float, String, create_engine, event, se
 from sqlalchemy.ext.compiler import compiles
 
 from data.schema import FEATURE_TABLES, SRID, Geometry, gpkg_blob, metadata, units
-from data.stores.base import Store
+from data.stores.base import Store, raise_query_timeouts
 from data.stores.embedded_spatial import shapely_coverage_facts, shapely_heat_cells
 from geo.assign import assign_points
 
@@ -56,7 +60,8 @@ def _real(type_, compiler, **kw):
     return "REAL"
 
 
-def sqlite_engine(url: str) -> Engine:
+def sqlite_engine(url: str, *, query_timeout: float | None = None) -> Engine:
+    """An engine for a ``sqlite:///`` file: WAL, foreign keys, and the time limit when given."""
     engine = create_engine(url)
 
     @event.listens_for(engine, "connect")
@@ -68,7 +73,40 @@ def sqlite_engine(url: str) -> Engine:
         cur.execute("PRAGMA busy_timeout=10000")
         cur.close()
 
+    if query_timeout:
+        _limit_statements(engine, query_timeout)
     return engine
+
+
+# SQLite steps between two looks at the clock while a statement runs (as Datasette's time limit).
+_CLOCK_STEPS = 1000
+
+
+def _limit_statements(engine: Engine, seconds: float) -> None:
+    """Interrupt any statement that runs longer than ``seconds``.
+
+    A progress handler on each connection looks at the clock every :data:`_CLOCK_STEPS` virtual
+    machine steps and stops the statement past its deadline (SQLite then raises "interrupted",
+    which the engine turns into :class:`QueryTimeout`). The deadline is set when a statement
+    starts, so it covers the fetching of its rows, and lifted when the transaction ends.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _install(dbapi_conn, record):
+        deadline = record.info["deadline"] = [math.inf]
+        dbapi_conn.set_progress_handler(lambda: time.monotonic() > deadline[0], _CLOCK_STEPS)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn, _cursor, _statement, _parameters, _context, _executemany):
+        conn.info["deadline"][0] = time.monotonic() + seconds
+
+    def _lift(conn):
+        conn.info["deadline"][0] = math.inf
+
+    event.listen(engine, "commit", _lift)
+    event.listen(engine, "rollback", _lift)
+    raise_query_timeouts(engine, seconds, lambda error: isinstance(error, sqlite3.OperationalError)
+                         and str(error) == "interrupted")
 
 
 def _sqlite_values(series: pd.Series, type_) -> list:
@@ -88,9 +126,10 @@ class EmbeddedStore(Store):
     kind = "embedded"
 
     @classmethod
-    def from_url(cls, url: str) -> EmbeddedStore:
-        """The store in the file of a ``sqlite:///`` URL."""
-        return cls(sqlite_engine(url))
+    def from_url(cls, url: str, *, query_timeout: float | None = None) -> EmbeddedStore:
+        """The store in the file of a ``sqlite:///`` URL; statements stop after ``query_timeout``
+        seconds when given."""
+        return cls(sqlite_engine(url, query_timeout=query_timeout))
 
     def create_schema(self) -> None:
         """Create the tables and the GeoPackage registry; idempotent."""

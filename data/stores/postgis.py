@@ -19,10 +19,12 @@ from sqlalchemy import DateTime, Engine, Float, Integer, create_engine, select
 from sqlalchemy.engine import make_url
 
 from data.schema import SRID, Geometry, units
-from data.stores.base import Store
+from data.stores.base import Store, raise_query_timeouts
 from data.stores.migrations import upgrade_engine
 from data.stores.postgis_spatial import sql_coverage_facts, sql_heat_cells
 
+# SQLSTATE of a statement the server cancelled (statement_timeout among others).
+_QUERY_CANCELED = "57014"
 # Tables this big or bigger get fresh planner statistics right after a bulk load.
 _ANALYZE_ROWS = 10_000
 
@@ -39,25 +41,38 @@ _ASSIGN_SQL = """
 """
 
 
-def postgis_engine(url: str) -> Engine:
-    """An engine for a ``postgresql://`` URL, always through psycopg2 (COPY needs it)."""
+def postgis_engine(url: str, *, query_timeout: float | None = None) -> Engine:
+    """An engine for a ``postgresql://`` URL, always through psycopg2 (COPY needs it).
+
+    With ``query_timeout`` (seconds) every connection gets that ``statement_timeout``, and a
+    statement it stops raises :class:`QueryTimeout`.
+    """
     parsed = make_url(url.replace("postgres://", "postgresql://", 1))
     if parsed.drivername not in ("postgresql", "postgresql+psycopg2"):
         raise ValueError(f"PostGIS 存储只支持 psycopg2 驱动 (use postgresql:// or postgresql+psycopg2://): "
                          f"{parsed.drivername}")
-    return create_engine(
+    connect_args = {"application_name": "citybrain"}
+    if query_timeout:
+        connect_args["options"] = f"-c statement_timeout={max(1, round(query_timeout * 1000))}"
+    engine = create_engine(
         parsed.set(drivername="postgresql+psycopg2"),
         pool_pre_ping=True,  # a restarted server costs one failed check, not a failed page
-        connect_args={"application_name": "citybrain"},
+        connect_args=connect_args,
     )
+    if query_timeout:
+        raise_query_timeouts(engine, query_timeout,
+                             lambda error: getattr(error, "pgcode", None) == _QUERY_CANCELED)
+    return engine
 
 
 class PostGISStore(Store):
     kind = "postgis"
 
     @classmethod
-    def from_url(cls, url: str) -> PostGISStore:
-        return cls(postgis_engine(url))
+    def from_url(cls, url: str, *, query_timeout: float | None = None) -> PostGISStore:
+        """The store at a ``postgresql://`` URL; statements stop after ``query_timeout`` seconds
+        when given."""
+        return cls(postgis_engine(url, query_timeout=query_timeout))
 
     # --- schema -------------------------------------------------------------------------------
 
