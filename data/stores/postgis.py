@@ -53,7 +53,9 @@ def postgis_engine(url: str, *, query_timeout: float | None = None) -> Engine:
                          f"{parsed.drivername}")
     connect_args = {"application_name": "citybrain"}
     if query_timeout:
-        connect_args["options"] = f"-c statement_timeout={max(1, round(query_timeout * 1000))}"
+        # Added to the options the URL may carry (``?options=-c search_path=…``), not instead.
+        limit = f"-c statement_timeout={max(1, round(query_timeout * 1000))}"
+        connect_args["options"] = " ".join(filter(None, [parsed.query.get("options"), limit]))
     engine = create_engine(
         parsed.set(drivername="postgresql+psycopg2"),
         pool_pre_ping=True,  # a restarted server costs one failed check, not a failed page
