@@ -225,7 +225,7 @@ class CityData:
         return self._cached("cell_cases", queries.cases_by_id, ids=tuple(ids))
 
     def coverage(self, code: str, period: Period) -> dict:
-        """Coverage of the unit's children (or of a grid itself): see ``data.stores.embedded_spatial``.
+        """Coverage of the unit's children (or of a grid itself): see ``data.coverage``.
 
         ``{"members", "total", "suggestions", "epsg", "views", "views_geojson", "blind_geojson",
         "camera_points"}``: ``views`` has each camera's ``id``, ``kind``, ``status``;
