@@ -27,7 +27,7 @@ from data.store import Store
 from geo import cells as geo_cells
 from geo import coverage as geo_cov
 from geo.coverage import metric_epsg
-from geo.geojson import dumps, feature_collection
+from geo.geojson import DECIMALS, dumps, feature_collection
 from geo.simplify import simplify_children
 
 _VERSION_TTL_SECONDS = 2.0
@@ -203,6 +203,43 @@ class CityData:
         centres = shapely.get_coordinates(shapely.centroid(lonlat)) if len(frame) else np.empty((0, 2))
         return frame.assign(lon=centres[:, 0], lat=centres[:, 1],
                             wkb=list(shapely.to_wkb(lonlat)) if len(frame) else [])
+
+    def heat_cells(self, code: str, period: Period, heat: HeatFilters = HeatFilters(), *,
+                   cell: str = "hex", size: float = 500) -> dict:
+        """The heat cells ready for a map or an answer: ``records`` (``id`` "i_j", ``i``, ``j``,
+        ``count``, ``lon``/``lat`` of the centre) and ``geojson`` (their polygons, by ``id``)."""
+        frame = self.heat(code, period, heat, cell=cell, size=size)
+        records = [{"id": f"{r.i}_{r.j}", "i": int(r.i), "j": int(r.j), "count": int(r.count),
+                    "lon": round(float(r.lon), DECIMALS), "lat": round(float(r.lat), DECIMALS)}
+                   for r in frame.itertuples()]
+        geoms = shapely.from_wkb(list(frame["wkb"])) if len(frame) else []
+        return {"records": records, "geojson": feature_collection(geoms, [{"id": r["id"]} for r in records])}
+
+    @staticmethod
+    def case_points(cases: list[dict]) -> list[dict]:
+        """Map points of cases that have a location: lon/lat, status, category, time."""
+        points = []
+        for case in cases:
+            if case.get("geom"):
+                geom = shapely.from_wkb(case["geom"])
+                points.append({"lon": geom.x, "lat": geom.y, "status": case["status"],
+                               "category": case["category"],
+                               "reported_at": f"{case['reported_at']:%Y-%m-%d %H:%M}"})
+        return points
+
+    def coverage_drawing(self, answer: dict, view_limit: int) -> dict:
+        """What the coverage map draws: every view sector and the blind spots when there are at
+        most ``view_limit`` cameras; else only the cameras as points."""
+        cams = answer["views"]
+        status = list(cams["status"])
+        if len(cams) <= view_limit:
+            geoms = shapely.from_wkb(list(cams["wkb"])) if len(cams) else []
+            return {"drawn": True, "status": status, "cameras": [],
+                    "views": feature_collection(geoms, [{"id": i} for i in cams["id"]]),
+                    "blind": feature_collection([shapely.from_wkb(answer["blind_wkb"])], [{"id": "blind"}])}
+        centres = shapely.get_coordinates(shapely.centroid(shapely.from_wkb(list(cams["wkb"]))))
+        points = [{"lon": x, "lat": y, "status": s} for (x, y), s in zip(centres, status, strict=True)]
+        return {"drawn": False, "status": status, "cameras": points, "views": None, "blind": None}
 
     def cell_cases(self, ids) -> list[dict]:
         return self._cached("cell_cases", queries.cases_by_id, ids=tuple(ids))

@@ -99,7 +99,7 @@ def test_every_callback_id_exists_in_the_layout(embedded_demo):
             used.add(dep["id"])
     missing = {u for u in used if u not in layout_ids}
     assert not missing, f"callback ids not in the layout: {missing}"
-    declared = {v for k, v in vars(ids).items() if k.isupper()}
+    declared = {v for k, v in vars(ids).items() if k.isupper() and isinstance(v, str)}
     assert declared <= layout_ids, f"ids declared but not in the layout: {declared - layout_ids}"
 
 
