@@ -18,7 +18,7 @@ from callbacks import api, coverage, heat, router, wallscreen
 from dashboard import strings
 from dashboard.settings import Settings, database_url, settings_table
 from data.service import CityData
-from data.store import open_store
+from data.stores import open_store
 
 ASSETS = Path(__file__).resolve().parent / "dashboard" / "assets"
 
@@ -117,7 +117,7 @@ def _open(url: str):
 
 
 def _demo(settings: Settings, args) -> int:
-    from data.demo import Progress, generate
+    from data.demo.generator import Progress, generate
 
     url = database_url(args.db) if args.db else settings.db_url
     if args.replace and url.startswith("sqlite:///"):
@@ -138,7 +138,7 @@ def _serve(settings: Settings, args) -> int:
     if args.demo_if_empty:
         store = _open(settings.db_url)
         if store.is_empty():
-            from data.demo import Progress, generate
+            from data.demo.generator import Progress, generate
 
             print("首次运行：正在生成演示城市…", file=sys.stderr)
             generate(store, progress=Progress())
@@ -180,7 +180,8 @@ def _add_import_parser(commands) -> None:
 
 
 def _import(settings: Settings, args) -> int:
-    from data.importer import ImportOptions, ImportRejected, Progress, parse_pairs, run_import
+    from data.ingest.importer import ImportOptions, ImportRejected, Progress, run_import
+    from data.ingest.mapping import parse_pairs
 
     try:
         values = parse_pairs(args.map, with_field=True)
@@ -210,7 +211,7 @@ def _import(settings: Settings, args) -> int:
 
 
 def _db_upgrade(url: str) -> int:
-    from data.migrations import upgrade
+    from data.stores import upgrade
 
     upgrade(url)
     print(f"数据库结构已是最新 schema up to date: {url}", file=sys.stderr)

@@ -30,9 +30,9 @@ import shapely
 from sqlalchemy import select
 
 from data import queries, schema
-from data.demo import Progress, generate
-from data.spatial import coverage_summary
-from data.store import open_store
+from data.coverage import coverage_summary
+from data.demo.generator import Progress, generate
+from data.stores import open_store
 from geo.coverage import metric_epsg
 
 END = datetime(2026, 11, 20, 15, 30)

@@ -14,8 +14,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from data.demo import Progress, generate
-from data.store import open_store
+from data.demo.generator import Progress, generate
+from data.stores import open_store
 
 
 def run(scale: float, out: Path) -> dict:

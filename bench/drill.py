@@ -22,10 +22,10 @@ from datetime import date
 
 from sqlalchemy import func, select
 
-from dashboard.viewstate import Period
+from dashboard.domain import Period
 from data import queries
 from data.schema import cases, units
-from data.store import open_store
+from data.stores import open_store
 
 PERIODS = ("30d", "year")
 

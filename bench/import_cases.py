@@ -24,8 +24,8 @@ import pandas as pd
 import shapely
 
 from dashboard import vocab
-from data.importer import ImportOptions, run_import
-from data.store import open_store
+from data.ingest.importer import ImportOptions, run_import
+from data.stores import open_store
 
 X0, Y0, SIDE, N = 114.0, 30.0, 0.01, 20  # 20 × 20 grids of about 1 km
 

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, request
 from dashboard import strings
 from dashboard.indicators import INDICATORS, MAP_METRICS
 from dashboard.viewstate import CELL_KINDS, BadRequest, Period, ViewState
-from data.importer import ImportRejected, ingest_cases
+from data.ingest.importer import ImportRejected, ingest_cases
 from data.service import CityData, StoreUnavailable
 from geo.cells import size_for_bounds
 from geo.geojson import dumps

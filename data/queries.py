@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from dashboard import vocab
-from dashboard.viewstate import Filters, HeatFilters
+from dashboard.domain import Filters, HeatFilters
 from data.schema import cameras, case_events, cases, key_places, unit_closure, units
 from data.sqlfuncs import day_of, hour_of, seconds_between
 

@@ -19,11 +19,11 @@ import pandas as pd
 import shapely
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.domain import Filters, HeatFilters, Period, local_now
 from dashboard.indicators import INDICATORS, compute
-from dashboard.viewstate import Filters, HeatFilters, Period, local_now
 from data import queries
-from data.spatial import coverage_summary
-from data.store import Store
+from data.coverage import coverage_summary
+from data.stores.base import Store
 from geo import cells as geo_cells
 from geo import coverage as geo_cov
 from geo.coverage import metric_epsg
@@ -178,7 +178,7 @@ class CityData:
             self._geometry.popitem(last=False)
         return geometry
 
-    # --- heatmap and coverage (SPEC §5.3–5.4) ---------------------------------------------------
+    # --- heatmap and coverage ---------------------------------------------------------------------
 
     def metric_epsg(self, code: str) -> int:
         """The metric CRS the unit's heat cells and coverage are measured in (its UTM zone)."""
@@ -245,7 +245,7 @@ class CityData:
         return self._cached("cell_cases", queries.cases_by_id, ids=tuple(ids))
 
     def coverage(self, code: str, period: Period) -> dict:
-        """Coverage of the unit's children (or of a grid itself): see ``data.spatial``.
+        """Coverage of the unit's children (or of a grid itself): see ``data.stores.embedded_spatial``.
 
         ``{"members", "total", "suggestions", "views", "blind_wkb"}``.
         """

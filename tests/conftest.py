@@ -11,8 +11,8 @@ from datetime import datetime
 
 import pytest
 
-from data.demo import Progress, generate
-from data.store import open_store
+from data.demo.generator import Progress, generate
+from data.stores import open_store
 from tests.browser import browser, live_server, page  # noqa: F401
 from tests.pgcluster import (  # noqa: F401
     empty_postgis,

@@ -31,8 +31,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
-from data.demo import Progress, generate
-from data.store import open_store
+from data.demo.generator import Progress, generate
+from data.stores import open_store
 
 PG_BIN = Path(os.environ.get("CITYBRAIN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 APT_PACKAGES = ("postgresql-15", "postgresql-15-postgis-3")

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from dashboard.domain import Period, local_now
 from dashboard.indicators import INDICATORS
-from dashboard.viewstate import Period, local_now
 from data import queries
 from tests.conftest import DEMO_END
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dashboard.viewstate import HeatFilters, Period
+from dashboard.domain import HeatFilters, Period
 from data import queries
 from tests.conftest import DEMO_END
 

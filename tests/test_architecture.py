@@ -13,25 +13,75 @@ from dashboard.settings import Settings, settings_table
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("dashboard", "data", "geo", "layouts", "callbacks")
+# Everything the import rules cover: the packages, the app module and the benchmarks.
+SOURCES = PACKAGES + ("bench", "app")
 
-# What each package may import from the project (DESIGN.md: app → callbacks → data, geo, layouts
-# → dashboard). data/geo/dashboard never import dash; layouts never touch the database.
+# What each part may import from the project: app → callbacks → (data, geo, layouts) → dashboard.
+# Nothing but app.py wires callbacks; benchmarks measure through the app or data directly.
+# data/geo/dashboard never import dash; layouts never touch the database.
 ALLOWED = {
     "dashboard": {"dashboard"},
     "geo": {"geo"},
     "data": {"data", "geo", "dashboard"},
     "layouts": {"layouts", "geo", "dashboard"},
     "callbacks": {"callbacks", "data", "geo", "layouts", "dashboard"},
+    "app": {"callbacks", "data", "geo", "layouts", "dashboard"},
+    "bench": {"bench", "app", "data", "geo", "dashboard"},
 }
 FORBIDDEN_THIRD_PARTY = {
     "dashboard": {"dash", "sqlalchemy", "flask"},  # plotly is allowed, for the theme template
     "geo": {"dash", "sqlalchemy", "flask"},
-    "data": {"dash"},
+    "data": {"dash", "flask", "flask_caching"},
     "layouts": {"sqlalchemy", "flask", "flask_caching"},
 }
 
 
+def _source_files() -> dict[str, Path]:
+    """Every module the rules cover, by dotted name (``data.stores.base``, ``app``)."""
+    files = {"app": ROOT / "app.py"}
+    for package in SOURCES:
+        if package == "app":
+            continue
+        for path in (ROOT / package).rglob("*.py"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            files[".".join(parts)] = path
+    return files
+
+
+def _imported_modules(name: str, path: Path) -> set[str]:
+    """The absolute names of everything ``path`` imports, at module level or inside functions.
+
+    ``from a.b import c`` names ``a.b.c`` when that is a module, else ``a.b``; relative imports are
+    resolved against the module's own package.
+    """
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            out.add(base)
+            out |= {f"{base}.{a.name}" for a in node.names}
+    return out
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Project module → the project modules it imports (names that are not modules dropped)."""
+    files = _source_files()
+    graph = {}
+    for name, path in files.items():
+        graph[name] = {m for m in _imported_modules(name, path) if m in files and m != name}
+    return graph
+
+
 def _imports(path: Path) -> set[str]:
+    """The top-level names (``dash``, ``data``) a file imports anywhere in it."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = set()
     for node in ast.walk(tree):
@@ -42,17 +92,68 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components of ``graph``."""
+    index, low, stack, on_stack, out = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
 def test_dependency_direction():
     problems = []
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            imported = _imports(path)
-            project = imported & set(PACKAGES)
-            for name in project - ALLOWED[package]:
-                problems.append(f"{path.relative_to(ROOT)} imports {name}")
-            for name in imported & FORBIDDEN_THIRD_PARTY.get(package, set()):
-                problems.append(f"{path.relative_to(ROOT)} imports {name}")
+    for name, path in _source_files().items():
+        part = name.split(".")[0]
+        imported = _imports(path)
+        for other in (imported & set(SOURCES)) - ALLOWED[part]:
+            problems.append(f"{path.relative_to(ROOT)} imports {other}")
+        for other in imported & FORBIDDEN_THIRD_PARTY.get(part, set()):
+            problems.append(f"{path.relative_to(ROOT)} imports {other}")
     assert not problems, "\n".join(problems)
+
+
+def test_no_import_cycles():
+    """No module reaches itself through its imports, deferred (function-level) ones included."""
+    graph = _import_graph()
+    assert "data.stores.base" in graph and "app" in graph and "bench.drill" in graph
+    cycles = [c for c in _strongly_connected(graph) if len(c) > 1]
+    assert not cycles, "import cycles:\n" + "\n".join(" ⇄ ".join(c) for c in cycles)
+
+
+def test_the_cycle_check_sees_cycles():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert [c for c in _strongly_connected(graph) if len(c) > 1] == [["a", "b", "c"]]
+
+
+def test_data_does_not_import_url_state():
+    """``data`` takes domain values (``dashboard.domain``), never the URL state of a screen."""
+    graph = _import_graph()
+    offenders = sorted(m for m, deps in graph.items() if m.split(".")[0] == "data"
+                       and any(d == "dashboard.viewstate" or d.startswith("dashboard.viewstate.")
+                               for d in deps))
+    assert not offenders, offenders
 
 
 def test_every_setting_is_documented_in_the_readme():

@@ -19,11 +19,11 @@ import pytest
 import shapely
 
 from dashboard import strings, vocab
+from dashboard.domain import Period, local_now
 from dashboard.indicators import INDICATORS, KPI_CARDS
 from dashboard.settings import Settings
-from dashboard.viewstate import Period, local_now
 from data import queries
-from data.store import open_store
+from data.stores import open_store
 from tests.browser import serve
 
 pytestmark = pytest.mark.browser

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import shapely
 
-from dashboard.viewstate import HeatFilters, Period
+from dashboard.domain import HeatFilters, Period
 from data import queries
-from data.spatial import coverage_summary
+from data.coverage import coverage_summary
 from geo import cells, coverage
 from tests.conftest import DEMO_END
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from dashboard import vocab
 from data import schema
-from data.demo import DemoSize, Progress, generate
-from data.store import open_store
+from data.demo.generator import DemoSize, Progress, generate
+from data.stores import open_store
 from tests.conftest import DEMO_END, DEMO_SCALE
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from app import create_app, main
 from dashboard.settings import Settings
 from data import queries, schema
-from data.importer import ImportOptions, ImportRejected, run_import
+from data.ingest.importer import ImportOptions, ImportRejected, run_import
 from geo.crs import distance_m, wgs84_to_gcj02
 from tests.factories import EAST, WEST, tiny_city
 

@@ -76,7 +76,7 @@ def test_children_sum_to_parent(city):
 
 
 def test_filters_narrow_the_counts(city):
-    from dashboard.viewstate import Filters
+    from dashboard.domain import Filters
 
     only_disputes = _counts(city, "990100", filters=Filters(categories=(vocab.DISPUTE,)))
     assert only_disputes.loc["990100"].accepted == 2

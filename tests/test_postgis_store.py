@@ -17,10 +17,10 @@ from sqlalchemy import inspect, select, text
 
 from dashboard import vocab
 from data import queries
-from data.migrations import include_object, upgrade
-from data.postgis import PostGISStore
 from data.schema import metadata, units
-from data.store import open_store
+from data.stores import open_store, upgrade
+from data.stores.migrations import include_object
+from data.stores.postgis import PostGISStore
 from tests.conftest import DEMO_END
 
 TODAY = (DEMO_END.replace(hour=0, minute=0), DEMO_END.replace(hour=0, minute=0) + timedelta(days=1))

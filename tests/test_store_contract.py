@@ -15,7 +15,7 @@ import shapely
 from sqlalchemy import func, select
 
 from dashboard import vocab
-from dashboard.viewstate import Filters, Period
+from dashboard.domain import Filters, Period
 from data import queries
 from data.schema import case_events, cases, units
 from tests.conftest import DEMO_END

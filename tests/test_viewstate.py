@@ -4,7 +4,8 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from dashboard.viewstate import BadRequest, Filters, Period, ViewState
+from dashboard.domain import BadRequest, Filters, Period
+from dashboard.viewstate import ViewState
 
 TODAY = date(2026, 11, 20)
 

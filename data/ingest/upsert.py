@@ -1,6 +1,6 @@
 """Which incoming rows are new, which changed and which are the same as what is stored.
 
-Pure pandas, shared by both stores (``Store.upsert_*`` in ``data.store``): a re-imported row
+Pure pandas, shared by both stores (``Store.upsert_*`` in ``data.stores.base``): a re-imported row
 that equals the stored one is left alone, so ``updated_at`` and the case history do not move.
 Only the columns the incoming frame carries are compared (and later written): a file without a
 ``department`` column does not blank the departments already stored.
@@ -15,8 +15,8 @@ import pandas as pd
 import shapely
 from sqlalchemy import DateTime, Float, Integer
 
+from data.ingest.values import plain
 from data.schema import Geometry
-from data.validation import plain
 
 _LOOKUP_CHUNK = 5_000
 

@@ -1,52 +1,65 @@
-"""The stores behind one interface: open one from a URL, write to it, read geometry from it.
+"""The contract every store keeps: write units and cases, upsert, read shapes, and answer the
+two spatial questions (heat cells, camera coverage) with the same frames.
 
 Tabular reads (KPIs, rankings, trends) live in ``data.queries`` and are written once for both
 stores. Only the spatial operations have one implementation per store: the embedded store does
-them in Shapely here; the PostGIS store does them in SQL.
+them in Shapely (``data.stores.embedded_spatial``), the PostGIS store in SQL
+(``data.stores.postgis_spatial``). ``data.stores.open_store(url)`` opens the right one.
+
+- ``heat_cells``: one row per cell with disputes: ``i``, ``j`` (the cell, as ``ST_HexagonGrid``
+  and ``ST_SquareGrid`` number them), ``count``, ``ids`` (the newest :data:`CELL_IDS` case ids).
+- ``coverage_facts``: a :class:`CoverageFacts`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, bindparam, create_engine, delete, event, or_, select
+from sqlalchemy import Engine, bindparam, delete, or_, select
 
 from dashboard import vocab
-from data import schema, upsert
+from data import schema
+from data.ingest import upsert
 from data.schema import cases, unit_closure, units
 
-
-def open_store(url: str) -> Store:
-    """The store at ``url``: a ``postgresql://`` URL or a ``sqlite:///`` embedded file."""
-    if url.startswith("sqlite"):
-        from data.embedded import EmbeddedStore
-
-        return EmbeddedStore(_sqlite_engine(url))
-    if url.startswith(("postgresql", "postgres://")):
-        from data.postgis import PostGISStore
-
-        return PostGISStore.from_url(url)
-    raise ValueError(f"不支持的数据库地址 unsupported database URL: {url}")
+CELL_IDS = 50  # case ids kept per cell, newest first, for the list a click opens
 
 
-def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url)
+@dataclass
+class CoverageFacts:
+    """What the stores measure; ``data.coverage`` turns it into the per-unit summary.
 
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _record):
-        cur = dbapi_conn.cursor()
-        # WAL: wall screens keep reading while an import writes.
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
-        cur.close()
+    - ``members``: ``code``, ``area_m2``, ``covered_m2`` (inside an online camera's view);
+    - ``cases``: ``id``, ``member``, ``x``, ``y`` (metres), ``blind`` (outside every online view);
+    - ``places``: ``id``, ``name``, ``kind``, ``member``, ``x``, ``y``, ``covered``;
+    - ``views``: ``id``, ``kind``, ``status``, ``wkb`` (lon/lat) of every camera whose view can
+      reach the unit;
+    - ``blind_wkb``: the unit outside online views, lon/lat WKB.
+    """
 
-    return engine
+    members: pd.DataFrame
+    cases: pd.DataFrame
+    places: pd.DataFrame
+    views: pd.DataFrame
+    blind_wkb: bytes
+
+
+def group_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows ``id``, ``reported_at``, ``i``, ``j`` (one per case) as one row per cell."""
+    if frame.empty:
+        return pd.DataFrame({"i": pd.Series(dtype="int64"), "j": pd.Series(dtype="int64"),
+                             "count": pd.Series(dtype="int64"), "ids": pd.Series(dtype=object)})
+    frame = frame.sort_values(["reported_at", "id"], ascending=False)
+    grouped = frame.groupby(["i", "j"], sort=True)
+    out = grouped.size().rename("count").to_frame()
+    out["ids"] = grouped["id"].agg(lambda ids: [int(v) for v in ids.iloc[:CELL_IDS]])
+    return out.reset_index().astype({"i": "int64", "j": "int64", "count": "int64"})
 
 
 class Store:
@@ -81,11 +94,11 @@ class Store:
 
     def heat_cells(self, *, unit_code, start, end, heat, cell: str, size: float,
                    epsg: int) -> pd.DataFrame:
-        """Disputes per hexagon or square cell (see ``data.spatial.heat_cells``)."""
+        """Disputes per hexagon or square cell (see the module docstring)."""
         raise NotImplementedError
 
     def coverage_facts(self, *, unit_code, members, start, end, epsg: int):
-        """Camera coverage of the unit's members (see ``data.spatial.CoverageFacts``)."""
+        """Camera coverage of the unit's members (a :class:`CoverageFacts`)."""
         raise NotImplementedError
 
     # --- writing ------------------------------------------------------------------------------

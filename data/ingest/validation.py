@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from data.ingest.values import plain
 from geo import repair
 from geo.crs import SourceCRS, implausible
 
@@ -71,19 +72,6 @@ class Problems:
         """Positions (0-based) of rows with at least one error."""
         rows = sorted({p.row for p in self.errors})
         return np.asarray(rows, dtype=int) - int(self.rows[0]) if len(self.rows) else np.asarray([], int)
-
-
-def plain(series: pd.Series) -> list:
-    """The values as plain Python objects, ``None`` for every kind of missing (NaN, NaT, NA)."""
-    # Text and integers are never missing: skip the costly check for them (most values).
-    return [v if type(v) is str or type(v) is int else None if _missing(v) else v for v in series.tolist()]
-
-
-def _missing(value) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))
-    except (TypeError, ValueError):  # arrays and geometries are values
-        return False
 
 
 def _blank(series: pd.Series) -> np.ndarray:

@@ -23,10 +23,10 @@ import pandas as pd
 import shapely
 
 from dashboard import vocab
-from dashboard.viewstate import local_now
+from dashboard.domain import local_now
 from data import schema
-from data.demo_names import CITY_CODE, CITY_NAME, NamePool, district_name, grid_name
-from data.store import Store
+from data.demo.names import CITY_CODE, CITY_NAME, NamePool, district_name, grid_name
+from data.stores.base import Store
 from geo.assign import assign_points
 from geo.tiling import random_points_in, voronoi_cells
 
@@ -319,7 +319,7 @@ def _cases(rng, units, places, n: int, end: datetime):
             offset = rng.normal(0, sigma_km, (mask.sum(), 2))
             # Nearly half happen at the place itself (the market hall, the crossing), within about
             # 40 m: where a camera watches the place they are on video, where none does they are
-            # the blind-spot cases a new camera would catch (SPEC §5.4).
+            # the blind-spot cases a new camera would catch (the coverage view).
             at_place = rng.uniform(size=mask.sum()) < _AT_PLACE_SHARE
             offset[at_place] *= _AT_PLACE_SIGMA_KM / sigma_km
             xy[mask] = pick + offset

@@ -1,6 +1,7 @@
 """Schema migrations for the PostGIS store (Alembic), run from code: no alembic.ini needed.
 
-``upgrade(url)`` brings a database up to the newest revision (``citybrain db upgrade``). A new
+``upgrade_engine(engine)`` brings a database up to the newest revision (``citybrain db upgrade``
+runs it through ``data.stores.upgrade(url)``). A new
 revision is written with :func:`alembic_config` and ``alembic.command.revision(…,
 autogenerate=True)`` against a database at head; it is compared with ``data.schema.metadata``.
 The embedded store does not use migrations: it creates its GeoPackage with ``create_all``.
@@ -44,19 +45,3 @@ def upgrade_engine(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql(_LOCK_SQL)
         command.upgrade(alembic_config(conn), revision)
-
-
-def upgrade(url: str) -> None:
-    """Bring the store at ``url`` up to the newest schema.
-
-    A ``postgresql://`` URL runs the Alembic migrations (creating the ``postgis`` extension if it
-    is missing, which needs a role allowed to). Any other store URL gets its schema created as
-    the store does it itself (the embedded GeoPackage: ``create_all``, idempotent).
-    """
-    from data.store import open_store
-
-    store = open_store(url)
-    try:
-        store.create_schema()
-    finally:
-        store.engine.dispose()

@@ -1,8 +1,9 @@
-"""Bringing a city's own files in: read, map fields and values, convert coordinates, validate, upsert.
+"""Bringing a city's own files in: read (``read``), map fields and values (``mapping``), convert
+coordinates, validate (``validation``), upsert (``upsert``, through the store).
 
 ``run_import(store, kind, path, options)`` is what ``citybrain import units|cases|cameras|places``
 runs; ``ingest_cases(store, records, …)`` is what ``POST /api/v1/cases`` runs. Both use the same
-preparation and rules (``data.validation``), and write in one transaction through the store's
+preparation and rules (``data.ingest.validation``), and write in one transaction through the store's
 upsert (``Store.upsert_*``): re-importing a file changes nothing, a changed record is updated,
 a status change appends to the case history. Bad rows sink the whole import (nothing is
 written) unless ``skip_invalid``, which lands the good rows and writes the bad ones to a reject
@@ -23,80 +24,21 @@ import shapely
 from sqlalchemy import select
 
 from dashboard import vocab
-from dashboard.viewstate import local_now
-from data import schema, validation
-from data.store import Store
-from data.upsert import UpsertResult
-from data.validation import WARNING, Problems
+from dashboard.domain import local_now
+from data import schema
+from data.ingest import validation
+from data.ingest.mapping import CODE_FIELDS, code_text, map_fields, map_values
+from data.ingest.read import read_file
+from data.ingest.upsert import UpsertResult
+from data.ingest.validation import WARNING, Problems
+from data.stores.base import Store
 from geo.crs import SourceCRS, parse_crs, to_storage
 
 KINDS = ("units", "cases", "cameras", "places")
-
-# What each kind's fields are called in the store, and what files commonly call them.
-FIELDS = {
-    "units": {
-        "code": ("code", "adcode", "gid", "编码", "代码", "区划代码", "单元编码", "网格编码"),
-        "name": ("name", "名称", "单元名称", "网格名称"),
-        "level": ("level", "层级", "级别"),
-        "parent_code": ("parent_code", "parent", "parent_id", "上级编码", "上级代码", "上级"),
-        "population": ("population", "pop", "人口", "常住人口"),
-        "households": ("households", "户数"),
-        "area_km2": ("area_km2", "面积", "面积_km2"),
-        "staff_full": ("staff_full", "专职网格员"),
-        "staff_part": ("staff_part", "兼职网格员"),
-    },
-    "cases": {
-        "external_id": ("external_id", "id", "case_id", "事件编号", "案件编号", "编号"),
-        "category": ("category", "类别", "事件类别", "大类"),
-        "subcategory": ("subcategory", "子类", "小类", "事件子类"),
-        "source": ("source", "来源", "事件来源"),
-        "reported_at": ("reported_at", "time", "上报时间", "受理时间", "发生时间"),
-        "status": ("status", "状态", "办理状态"),
-        "assigned_at": ("assigned_at", "指派时间"),
-        "handled_at": ("handled_at", "处置时间"),
-        "responded_at": ("responded_at", "反馈时间"),
-        "closed_at": ("closed_at", "办结时间"),
-        "deadline": ("deadline", "时限", "办理时限"),
-        "returned_count": ("returned_count", "退回次数"),
-        "resolved_level": ("resolved_level", "化解层级"),
-        "risk_level": ("risk_level", "风险等级"),
-        "satisfaction": ("satisfaction", "满意度"),
-        "department": ("department", "处置部门", "承办部门"),
-        "description": ("description", "描述", "事件描述"),
-        "grid_code": ("grid_code", "网格编码", "所属网格"),
-    },
-    "cameras": {
-        "id": ("id", "camera_id", "编号", "设备编号"),
-        "kind": ("kind", "type", "类型", "设备类型"),
-        "heading": ("heading", "方向", "朝向"),
-        "fov": ("fov", "视场角"),
-        "range_m": ("range_m", "range", "可视距离"),
-        "status": ("status", "状态", "在线状态"),
-        "last_seen": ("last_seen", "最后在线时间"),
-        "owner": ("owner", "权属单位"),
-    },
-    "places": {
-        "id": ("id", "place_id", "编号"),
-        "name": ("name", "名称"),
-        "kind": ("kind", "type", "类型"),
-    },
-}
 KEYS = {"units": "code", "cases": "external_id", "cameras": "id", "places": "id"}
 TABLES = {"units": schema.units, "cases": schema.cases, "cameras": schema.cameras,
           "places": schema.key_places}
 GEOMETRY_KIND = {"units": "polygon", "cases": "point", "cameras": "point", "places": "any"}
-LON_NAMES = ("lon", "lng", "longitude", "经度", "x")
-LAT_NAMES = ("lat", "latitude", "纬度", "y")
-WKT_NAMES = ("wkt", "geometry", "geom", "the_geom")
-_CODE_FIELDS = ("code", "parent_code", "external_id", "id", "grid_code")
-
-# Values every feed spells its own way, mapped before validation (the user's maps come first).
-BUILTIN_VALUES = {
-    "level": {"市": "city", "区": "district", "县": "district", "县级市": "district", "区/县": "district",
-              "街道": "street", "镇": "street", "乡": "street", "街道/镇": "street", "社区": "community",
-              "村": "community", "社区/村": "community", "网格": "grid"},
-    "camera_status": {"在线": vocab.ONLINE, "离线": vocab.OFFLINE, "1": vocab.ONLINE, "0": vocab.OFFLINE},
-}
 # Controlled vocabularies: field -> (allowed values, the option that maps them).
 VOCABULARY = {
     "units": {"level": (vocab.LEVELS, "--map-level")},
@@ -228,129 +170,6 @@ class Progress:
               f"拒绝 rejects {rejects:,}", file=self.stream, flush=True)
 
 
-def parse_pairs(items, *, with_field: bool = False) -> dict:
-    """``["a=b", …]`` as ``{"": {"a": "b"}}``; with ``with_field``, ``["f:a=b"]`` as ``{"f": {"a": "b"}}``."""
-    out: dict = {"": {}} if not with_field else {}
-    for item in items or ():
-        target = ""
-        text = item
-        if with_field:
-            target, sep, text = item.partition(":")
-            if not sep:
-                raise ValueError(f"--map 应为 FIELD:FROM=TO, got {item!r}")
-        source, sep, value = text.partition("=")
-        if not sep or not source:
-            raise ValueError(f"映射应为 FROM=TO mapping must be FROM=TO, got {item!r}")
-        out.setdefault(target.strip(), {})[source.strip()] = value.strip()
-    return out
-
-
-# --- reading -------------------------------------------------------------------------------------
-
-
-def read_file(path: str | Path, *, layer: str | None = None, encoding: str | None = None,
-              lon: str | None = None, lat: str | None = None) -> tuple[pd.DataFrame, str | None]:
-    """The file's records with a ``geometry`` column (Shapely, or None), and its CRS if it names one.
-
-    GeoJSON, GeoPackage and Shapefile are read with pyogrio; CSV needs longitude/latitude columns
-    (``lon``/``lat``, ``经度``/``纬度``…) or a WKT column (``wkt``/``geometry``). CSV is read as text,
-    so codes keep their leading zeros; UTF-8 is tried first, then GB18030.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"文件不存在 file not found: {path}")
-    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
-        return _read_csv(path, encoding=encoding, lon=lon, lat=lat), None
-    import pyogrio
-
-    kwargs = {"layer": layer} if layer else {}
-    if encoding:
-        kwargs["encoding"] = encoding
-    frame = pyogrio.read_dataframe(path, **kwargs)
-    crs = frame.crs.to_string() if frame.crs is not None else None
-    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    out["geometry"] = np.asarray(frame.geometry.array, dtype=object)
-    return out, crs
-
-
-def _read_csv(path: Path, *, encoding, lon, lat) -> pd.DataFrame:
-    sep = "\t" if path.suffix.lower() == ".tsv" else ","
-    for enc in ([encoding] if encoding else ["utf-8-sig", "gb18030"]):
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep, encoding=enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValueError(f"无法解码 cannot decode {path} (try --encoding)")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    lower = {c.lower(): c for c in frame.columns}
-    lon_col = lon or next((lower[n] for n in LON_NAMES if n in lower), None)
-    lat_col = lat or next((lower[n] for n in LAT_NAMES if n in lower), None)
-    wkt_col = next((lower[n] for n in WKT_NAMES if n in lower), None)
-    for given in (lon, lat):
-        if given and given not in frame:
-            raise ValueError(f"CSV 中没有列 column not in the CSV: {given!r}")
-    if lon_col and lat_col:
-        x = pd.to_numeric(frame[lon_col], errors="coerce").to_numpy(dtype=float)
-        y = pd.to_numeric(frame[lat_col], errors="coerce").to_numpy(dtype=float)
-        ok = np.isfinite(x) & np.isfinite(y)
-        geoms = np.full(len(frame), None, dtype=object)
-        geoms[ok] = shapely.points(x[ok], y[ok])
-        bad_text = ~ok & (frame[lon_col].notna() | frame[lat_col].notna()).to_numpy()
-        if bad_text.any():  # text where numbers belong: an empty point, reported as such
-            geoms[bad_text] = shapely.Point()
-        frame = frame.drop(columns=[lon_col, lat_col])
-    elif wkt_col:
-        text = frame[wkt_col]
-        geoms = np.full(len(frame), None, dtype=object)
-        present = text.notna().to_numpy()
-        parsed = shapely.from_wkt(text[present].to_numpy(dtype=object), on_invalid="ignore")
-        geoms[present] = [g if g is not None else shapely.Point() for g in parsed]
-        frame = frame.drop(columns=[wkt_col])
-    else:
-        geoms = np.full(len(frame), None, dtype=object)
-    frame["geometry"] = geoms
-    return frame
-
-
-def map_fields(frame: pd.DataFrame, kind: str, fields: dict) -> pd.DataFrame:
-    """Rename the file's columns to the store's fields (``fields`` first, then known aliases)."""
-    known = FIELDS[kind]
-    unknown = set(fields) - set(known)
-    if unknown:
-        raise ValueError(f"未知字段 unknown field(s) for {kind}: {', '.join(sorted(unknown))}; "
-                         f"fields: {', '.join(known)}")
-    lower = {str(c).lower(): c for c in frame.columns}
-    renames = {}
-    for target, aliases in known.items():
-        if target in fields:
-            source = fields[target]
-            if source not in frame:
-                raise ValueError(f"--field {target}={source}: 文件中没有该列 the file has no column "
-                                 f"{source!r} (columns: {', '.join(map(str, frame.columns))})")
-        else:
-            source = next((lower[a.lower()] for a in aliases if a.lower() in lower), None)
-        if source is not None and source not in renames:
-            renames[source] = target
-    out = frame[list(renames)].rename(columns=renames)
-    out["geometry"] = frame["geometry"].to_numpy() if "geometry" in frame else None
-    return out
-
-
-def _code_text(series: pd.Series) -> pd.Series:
-    """Codes as text: integers read from GIS files lose their ``.0``; blanks become None."""
-    def one(v):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return None
-        if isinstance(v, (float, np.floating)) and float(v).is_integer():
-            return str(int(v))
-        text = str(v).strip()
-        return text or None
-
-    return series.astype(object).map(one)
-
-
 # --- preparing -----------------------------------------------------------------------------------
 
 
@@ -367,16 +186,16 @@ def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, option
     """Map values, parse, validate and convert ``frame`` (already in store field names)."""
     frame = frame.copy().reset_index(drop=True)
     key = KEYS[kind]
-    for column in _CODE_FIELDS:
+    for column in CODE_FIELDS:
         if column in frame:
-            frame[column] = _code_text(frame[column])
+            frame[column] = code_text(frame[column])
     if kind == "units":
         if options.level:
             frame["level"] = options.level if "level" not in frame else frame["level"].fillna(options.level)
         if options.parent:
             frame["parent_code"] = (options.parent if "parent_code" not in frame
                                     else frame["parent_code"].fillna(options.parent))
-    _map_values(frame, kind, options.values)
+    map_values(frame, kind, options.values)
     problems = Problems.for_frame(frame, key, first_row)
     validation.required(frame, REQUIRED[kind], problems)
     validation.duplicates(frame, key, problems)
@@ -426,18 +245,6 @@ def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, option
         problems.add(lost, "geometry", "不在任何网格内，已保留但未归属网格 outside every grid: kept, "
                      "grid_code left empty", severity=WARNING)
     return Prepared(frame, problems, outside_grid=outside, repaired=repaired)
-
-
-def _map_values(frame: pd.DataFrame, kind: str, values: dict) -> None:
-    maps = {column: dict(mapping) for column, mapping in values.items()}
-    builtin = {"units": {"level": BUILTIN_VALUES["level"]},
-               "cameras": {"status": BUILTIN_VALUES["camera_status"]}}.get(kind, {})
-    for column, mapping in builtin.items():
-        maps[column] = {**mapping, **maps.get(column, {})}
-    for column, mapping in maps.items():
-        if column in frame and mapping:
-            frame[column] = frame[column].map(
-                lambda v, m=mapping: m.get(v.strip() if isinstance(v, str) else v, v))
 
 
 def _multi(geom):

@@ -2,7 +2,7 @@
 
 Other systems (the provincial grid platform, the 12345 hotline, the video platform) may write the
 case tables directly. The schema is created and upgraded by the Alembic migrations in
-``data.migrations``; a trigger there gives every case inserted with a point and no grid code its
+``data.stores.migrations``; a trigger there gives every case inserted with a point and no grid code its
 grid, and stamps ``updated_at``, so such rows count under the right units and change the data
 version without this program being the writer.
 """
@@ -19,7 +19,9 @@ from sqlalchemy import DateTime, Engine, Float, Integer, create_engine, select
 from sqlalchemy.engine import make_url
 
 from data.schema import SRID, Geometry, units
-from data.store import Store
+from data.stores.base import Store
+from data.stores.migrations import upgrade_engine
+from data.stores.postgis_spatial import sql_coverage_facts, sql_heat_cells
 
 # Tables this big or bigger get fresh planner statistics right after a bulk load.
 _ANALYZE_ROWS = 10_000
@@ -61,8 +63,6 @@ class PostGISStore(Store):
 
     def create_schema(self) -> None:
         """Run the Alembic migrations up to the newest revision; idempotent."""
-        from data.migrations import upgrade_engine
-
         upgrade_engine(self.engine)
 
     def checkpoint(self) -> None:
@@ -93,14 +93,10 @@ class PostGISStore(Store):
         return result
 
     def heat_cells(self, **kwargs) -> pd.DataFrame:
-        from data.postgis_spatial import sql_heat_cells
-
         with self.engine.begin() as conn:
             return sql_heat_cells(conn, **kwargs)
 
     def coverage_facts(self, **kwargs):
-        from data.postgis_spatial import sql_coverage_facts
-
         with self.engine.begin() as conn:
             return sql_coverage_facts(conn, **kwargs)
 

@@ -1,4 +1,4 @@
-"""The heatmap and coverage contract (``data.spatial``) in SQL: PostGIS does the geometry.
+"""The heatmap and coverage contract (``data.stores.base``) in SQL: PostGIS does the geometry.
 
 Cases are binned with ``ST_HexagonGrid``/``ST_SquareGrid`` per point (a lateral call over the
 point's own extent yields only the cells touching it); camera views are built in a metric CRS
@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 
 from data import queries
 from data.schema import cases, key_places
-from data.spatial import CoverageFacts, group_cells
+from data.stores.base import CoverageFacts, group_cells
 from geo import coverage as geo_cov
 
 # Cameras are picked by bounding box first (degrees, generous: ~1 km), then exactly in metres.

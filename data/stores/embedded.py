@@ -11,11 +11,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import DateTime, Float, String, select, text
+from sqlalchemy import DateTime, Engine, Float, String, create_engine, event, select, text
 from sqlalchemy.ext.compiler import compiles
 
 from data.schema import FEATURE_TABLES, SRID, Geometry, gpkg_blob, metadata, units
-from data.store import Store
+from data.stores.base import Store
+from data.stores.embedded_spatial import shapely_coverage_facts, shapely_heat_cells
 from geo.assign import assign_points
 
 _GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
@@ -55,6 +56,21 @@ def _real(type_, compiler, **kw):
     return "REAL"
 
 
+def sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        # WAL: wall screens keep reading while an import writes.
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+    return engine
+
+
 def _sqlite_values(series: pd.Series, type_) -> list:
     """A column as plain Python values stored exactly as SQLAlchemy stores them in SQLite."""
     if isinstance(type_, Geometry):
@@ -70,6 +86,11 @@ def _sqlite_values(series: pd.Series, type_) -> list:
 
 class EmbeddedStore(Store):
     kind = "embedded"
+
+    @classmethod
+    def from_url(cls, url: str) -> EmbeddedStore:
+        """The store in the file of a ``sqlite:///`` URL."""
+        return cls(sqlite_engine(url))
 
     def create_schema(self) -> None:
         """Create the tables and the GeoPackage registry; idempotent."""
@@ -139,14 +160,10 @@ class EmbeddedStore(Store):
         return self._shapes(query, conn)
 
     def heat_cells(self, **kwargs) -> pd.DataFrame:
-        from data.spatial import shapely_heat_cells
-
         with self.engine.connect() as conn:
             return shapely_heat_cells(conn, **kwargs)
 
     def coverage_facts(self, **kwargs):
-        from data.spatial import shapely_coverage_facts
-
         with self.engine.connect() as conn:
             return shapely_coverage_facts(conn, **kwargs)
 

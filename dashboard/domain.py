@@ -1,0 +1,162 @@
+"""The domain's value types: a period of whole days, case filters, heatmap filters, local time.
+
+They know nothing of URLs or screens: ``dashboard.viewstate`` reads them from and writes them to
+the URL, ``data`` takes them as query arguments. An invalid value raises :class:`BadRequest`, whose
+message names the parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dashboard import vocab
+
+PERIOD_KEYS = ("today", "7d", "30d", "year", "custom")
+DEFAULT_PERIOD = "30d"
+
+
+class BadRequest(ValueError):
+    """Input a person typed or linked that cannot be understood; the message says which part."""
+
+
+def local_now(tz: str = "Asia/Shanghai") -> datetime:
+    """Local wall-clock time without a zone, the way case times are stored."""
+    return datetime.now(ZoneInfo(tz)).replace(tzinfo=None)
+
+
+def parse_date(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise BadRequest(f"参数 {name}={text!r} 不是有效日期，应为 YYYY-MM-DD") from None
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days ``first``..``last`` inclusive."""
+
+    key: str
+    first: date
+    last: date
+
+    @classmethod
+    def resolve(cls, key: str | None, first=None, last=None, *, today: date) -> Period:
+        key = key or DEFAULT_PERIOD
+        if key == "today":
+            return cls(key, today, today)
+        if key == "7d":
+            return cls(key, today - timedelta(days=6), today)
+        if key == "30d":
+            return cls(key, today - timedelta(days=29), today)
+        if key == "year":
+            return cls(key, date(today.year, 1, 1), today)
+        if key == "custom":
+            if not first or not last:
+                raise BadRequest("自定义时段需要同时给出 from 和 to")
+            first = first if isinstance(first, date) else parse_date(first, "from")
+            last = last if isinstance(last, date) else parse_date(last, "to")
+            if last < first:
+                raise BadRequest(f"结束日期 {last} 早于开始日期 {first}")
+            return cls(key, first, last)
+        raise BadRequest(f"未知时段 period={key!r}，可选：{', '.join(PERIOD_KEYS)}")
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, datetime.min.time())
+
+    @property
+    def end(self) -> datetime:
+        """Exclusive end: midnight after the last day."""
+        return datetime.combine(self.last + timedelta(days=1), datetime.min.time())
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def previous(self) -> Period:
+        """The period of the same length just before this one (环比)."""
+        return Period("custom", self.first - timedelta(days=self.days), self.first - timedelta(days=1))
+
+    def year_before(self) -> Period:
+        """The same days one year earlier (同比); 29 February becomes the 28th."""
+        def back(d: date) -> date:
+            return d.replace(year=d.year - 1, day=min(d.day, 28 if d.month == 2 else d.day))
+        return Period("custom", back(self.first), back(self.last))
+
+    def comparison(self) -> tuple[Period, str]:
+        """What the KPI cards compare with: 同比 for a year to date, 环比 otherwise."""
+        return (self.year_before(), "同比") if self.key == "year" else (self.previous(), "环比")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Case filters; an empty tuple means all."""
+
+    categories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for value in self.categories:
+            if value not in vocab.CATEGORIES:
+                raise BadRequest(f"未知事件类别 category={value!r}")
+        for value in self.sources:
+            if value not in vocab.SOURCES:
+                raise BadRequest(f"未知来源 source={value!r}")
+
+    def key(self) -> str:
+        return f"c={','.join(self.categories)};s={','.join(self.sources)}"
+
+
+HEAT_STYLES = ("cells", "density")
+CELL_KINDS = ("hex", "square")
+
+
+@dataclass(frozen=True)
+class HeatFilters:
+    """Filters of the dispute heatmap; an empty tuple or ``None`` means all."""
+
+    subcategories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    hours: tuple[int, int] | None = None  # first and last hour of day, inclusive (22–3 wraps)
+
+    def __post_init__(self):
+        for value in self.subcategories:
+            if value not in vocab.CATEGORIES[vocab.DISPUTE]:
+                raise BadRequest(f"未知纠纷类型 subcategory={value!r}")
+        for value in self.sources:
+            if value not in vocab.SOURCES:
+                raise BadRequest(f"未知来源 source={value!r}")
+        for value in self.statuses:
+            if value not in vocab.STATUSES:
+                raise BadRequest(f"未知状态 status={value!r}")
+        if self.hours is not None and not all(0 <= h <= 23 for h in self.hours):
+            raise BadRequest(f"时段 hour={self.hours[0]}-{self.hours[1]} 应在 0–23 之间")
+
+    @classmethod
+    def from_args(cls, q: dict) -> HeatFilters:
+        hours = None
+        if q.get("hour"):
+            first, _, last = q["hour"].partition("-")
+            if not first.isdigit() or not (last or first).isdigit():
+                raise BadRequest(f"时段 hour={q['hour']!r} 应为 8-18 这样的小时范围")
+            hours = (int(first), int(last or first))
+        return cls(split_values(q.get("subcategory")), split_values(q.get("source")),
+                   split_values(q.get("status")), hours)
+
+    def query(self) -> dict:
+        q = {}
+        for key, values in (("subcategory", self.subcategories), ("source", self.sources),
+                            ("status", self.statuses)):
+            if values:
+                q[key] = ",".join(values)
+        if self.hours is not None:
+            q["hour"] = f"{self.hours[0]}-{self.hours[1]}"
+        return q
+
+
+def split_values(value: str | None) -> tuple[str, ...]:
+    """``"a,b,"`` as ``("a", "b")``: a comma-separated parameter, empty parts dropped."""
+    return tuple(v for v in (value or "").split(",") if v)

@@ -1,0 +1,1 @@
+"""Bringing records in: reading files, mapping fields and values, validation and upsert."""
