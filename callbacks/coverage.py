@@ -14,7 +14,7 @@ from data.service import CityData
 from layouts import coverage, figures
 from layouts.kpi import percent, tiles
 
-SPEC = wiring.ViewSpec(path="/coverage", ids=ids.COV_VIEW)
+VIEW = wiring.ViewSpec(path="/coverage", ids=ids.COV_VIEW)
 
 PANELS = {
     "kpis": Output(ids.COV_KPIS, "children"), "map": Output(ids.COV_MAP, "figure"),
@@ -32,7 +32,7 @@ def register(app, data: CityData, settings) -> None:
         answer = data.coverage(vm["code"], vm["period"])
         return panels(vm, answer, data.coverage_drawing(answer, coverage.VIEW_LIMIT), style=style)
 
-    wiring.register_view(app, data, SPEC, panels=PANELS, render=render)
+    wiring.register_view(app, data, VIEW, panels=PANELS, render=render)
 
 
 def panels(vm: dict, answer: dict, drawing: dict, *, style: dict) -> dict:

@@ -37,7 +37,7 @@ def _from_controls(state: ViewState, values: dict) -> ViewState:
                        filters=Filters(state.filters.categories, heat_filters.sources))
 
 
-SPEC = wiring.ViewSpec(
+VIEW = wiring.ViewSpec(
     path="/heat", ids=ids.HEAT_VIEW,
     controls={"mode": ids.HEAT_STYLE, "cell": ids.HEAT_CELL, "subcategories": ids.HEAT_SUBCATEGORY,
               "sources": ids.HEAT_SOURCE, "statuses": ids.HEAT_STATUS, "hours": ids.HEAT_HOURS},
@@ -61,7 +61,7 @@ def register(app, data: CityData, settings) -> None:
         size = cell_size(vm, relayout if zoomed_only else None, drawn)
         return panels(data, vm, size=size, style=style)
 
-    wiring.register_view(app, data, SPEC, panels=PANELS, render=render,
+    wiring.register_view(app, data, VIEW, panels=PANELS, render=render,
                          inputs={"relayout": Input(ids.HEAT_MAP, "relayoutData")},
                          state={"drawn": State(ids.HEAT_ZOOM, "data")})
 

@@ -27,7 +27,7 @@ def _from_controls(state: ViewState, values: dict) -> ViewState:
     return state.with_(metric=values["metric"] or state.metric, filters=filters)
 
 
-SPEC = wiring.ViewSpec(
+VIEW = wiring.ViewSpec(
     path="/", ids=ids.WALL_VIEW, drill_trace=figures.VALUES_TRACE,
     controls={"metric": ids.METRIC, "categories": ids.CATEGORY, "sources": ids.SOURCE},
     to_controls=_to_controls, from_controls=_from_controls,
@@ -49,7 +49,7 @@ def register(app, data: CityData, settings) -> None:
     def render(data, vm, *, version, drawn):
         return panels(data, view_model(data, vm), style=style, drawn=drawn)
 
-    wiring.register_view(app, data, SPEC, panels=PANELS, render=render,
+    wiring.register_view(app, data, VIEW, panels=PANELS, render=render,
                          inputs={"version": Input(ids.DATA_VERSION, "data")},
                          state={"drawn": State(ids.MAP_UNIT, "data")})
 

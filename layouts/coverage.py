@@ -1,4 +1,4 @@
-"""The camera coverage view (SPEC §5.4): page skeleton, the map of views and blind spots, the
+"""The camera coverage view (/coverage): page skeleton, the map of views and blind spots, the
 ranking of members by coverage, and the suggested sites in plain words."""
 
 from __future__ import annotations

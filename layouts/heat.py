@@ -1,4 +1,4 @@
-"""The dispute heatmap view (SPEC §5.3): page skeleton, the map, the ranking and a cell's cases."""
+"""The dispute heatmap view (/heat): page skeleton, the map, the ranking and a cell's cases."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ def _sync(trigger, search="", period="30d", start=None, end=None, metric="accept
           srcs=None, click=None, exists=lambda c: True):
     values = {"search": search, "period": period, "start": start, "end": end, "click": click,
               "metric": metric, "categories": cats, "sources": srcs}
-    return sync_view(wallscreen.SPEC, trigger, values, today=TODAY, unit_exists=exists)
+    return sync_view(wallscreen.VIEW, trigger, values, today=TODAY, unit_exists=exists)
 
 
 def _changed(out: dict) -> dict:
@@ -78,7 +78,7 @@ def test_an_unknown_filter_value_changes_nothing():
 
 def test_every_output_is_named_and_answered():
     """Sync answers exactly its outputs, for every view: no positional padding to get wrong."""
-    for spec in (wallscreen.SPEC, heat.SPEC, coverage.SPEC):
+    for spec in (wallscreen.VIEW, heat.VIEW, coverage.VIEW):
         out = sync_view(spec, None, {"search": "?unit=990102"}, today=TODAY, unit_exists=bool)
         assert set(out) == {"search", "period", "start", "end", "dates_style", *spec.controls}
 
