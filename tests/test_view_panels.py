@@ -42,7 +42,8 @@ def _by_class(component, name: str) -> list[str]:
     if name in (getattr(component, "className", None) or "").split():
         found.append("".join(_texts(component)))
     children = getattr(component, "children", None)
-    return found + (_by_class(children, name) if children is not None and not isinstance(children, str) else [])
+    nested = children is not None and not isinstance(children, str)
+    return found + (_by_class(children, name) if nested else [])
 
 
 def test_heat_panels_count_every_dispute_once(data):
