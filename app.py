@@ -14,7 +14,7 @@ from pathlib import Path
 import dash
 from flask_caching import Cache
 
-from callbacks import api, coverage, heat, views, wallscreen
+from callbacks import api, coverage, heat, router, wallscreen
 from dashboard import strings
 from dashboard.settings import Settings, database_url, settings_table
 from data.service import CityData
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     data = CityData(store, cache, intervention_minutes=settings.intervention_minutes,
                     timezone=settings.timezone, cache_seconds=settings.cache_seconds)
     # The page router sets app.layout (the shell) and app.validation_layout (every view).
-    views.register(app, data, settings)
+    router.register(app, settings)
     wallscreen.register(app, data, settings)
     heat.register(app, data, settings)
     coverage.register(app, data, settings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import hmac
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from dashboard import strings
 from dashboard.indicators import INDICATORS, MAP_METRICS
@@ -20,152 +20,174 @@ from data.service import CityData, QueryTimeout, StoreUnavailable
 from geo.cells import size_for_bounds
 from geo.geojson import dumps
 
+api = Blueprint("citybrain_api", __name__)
+
 
 def register(app, data: CityData, *, writer_token: str = "") -> None:
-    app.server.register_blueprint(blueprint(data, writer_token=writer_token))
+    app.server.extensions["citybrain"] = {"data": data, "writer_token": writer_token}
+    app.server.register_blueprint(api)
 
 
-def blueprint(data: CityData, *, writer_token: str = "") -> Blueprint:
-    api = Blueprint("citybrain_api", __name__)
+def _data() -> CityData:
+    return current_app.extensions["citybrain"]["data"]
 
-    @api.errorhandler(BadRequest)
-    def _bad_request(exc):
-        return _error(400, str(exc))
 
-    @api.errorhandler(StoreUnavailable)
-    def _unavailable(exc):
-        return _error(503, "数据库暂时无法访问 store unavailable")
+@api.errorhandler(BadRequest)
+def _bad_request(exc):
+    return _error(400, str(exc))
 
-    @api.errorhandler(QueryTimeout)
-    def _timeout(exc):
-        return _error(503, "查询超时 (query timed out)")
 
-    @api.get("/healthz")
-    def healthz():
-        return jsonify(status="ok", store=data.store.kind, version=data.version(fresh=True))
+@api.errorhandler(StoreUnavailable)
+def _unavailable(exc):
+    return _error(503, "数据库暂时无法访问 store unavailable")
 
-    @api.get("/api/v1/units")
-    def roots():
-        return jsonify(units=[_unit_json(u) for u in data.roots()])
 
-    @api.get("/api/v1/units/<code>")
-    def unit(code):
-        found = _unit_or_404(data, code)
-        period, filters = _period_and_filters(data)
-        chain = data.ancestors(code)
-        kpis = data.kpis(code, period, filters)
-        return jsonify(
-            unit=_unit_json(found), level=found["level"],
-            parents=[_unit_json(u) for u in chain[:-1]],
-            period=_period_json(period), kpis=_kpis_json(kpis["values"]), counts=kpis["counts"],
-        )
+@api.errorhandler(QueryTimeout)
+def _timeout(exc):
+    return _error(503, "查询超时 (query timed out)")
 
-    @api.get("/api/v1/units/<code>/children")
-    def children(code):
-        found = _unit_or_404(data, code)
-        period, filters = _period_and_filters(data)
-        rows = data.children_kpis(code, period, filters).to_dict("records")
-        return jsonify(
-            unit=_unit_json(found), period=_period_json(period),
-            children=[{**_unit_json(r), "kpis": _kpis_json(r)} for r in rows],
-        )
 
-    @api.get("/api/v1/units/<code>/children.geojson")
-    def children_geojson(code):
-        _unit_or_404(data, code)
-        period, filters = _period_and_filters(data)
-        metric = request.args.get("metric") or "accepted"
-        if metric not in MAP_METRICS:
-            raise BadRequest(f"未知指标 metric={metric!r}，可选：{', '.join(MAP_METRICS)}")
-        values = data.children_kpis(code, period, filters).set_index("code")[metric]
-        collection = data.children_geometry(code).collection
-        features = [
-            {**f, "properties": {**f["properties"], "metric": metric,
-                                 "value": _number(values.get(f["properties"]["code"]))}}
-            for f in collection["features"]
-        ]
-        body = dumps({"type": "FeatureCollection", "features": features})
-        return Response(body, mimetype="application/geo+json")
+@api.get("/healthz")
+def healthz():
+    data = _data()
+    return jsonify(status="ok", store=data.store.kind, version=data.version(fresh=True))
 
-    @api.post("/api/v1/cases")
-    def ingest():
-        """Live ingest: one case or a batch, validated like a file import, idempotent by
-        ``external_id``; needs ``Authorization: Bearer <CITYBRAIN_WRITER_TOKEN>``."""
-        _require_writer(writer_token)
-        body = request.get_json(silent=True)
-        if body is None:
-            raise BadRequest("请求体应为 JSON body must be JSON (Content-Type: application/json)")
-        records = body.get("cases", body) if isinstance(body, dict) else body
-        records = [records] if isinstance(records, dict) else records
-        options = body if isinstance(body, dict) and "cases" in body else {}
-        partial = _flag(request.args.get("partial", options.get("partial", False)))
-        try:
-            report = ingest_cases(data.store, records, partial=partial, crs=options.get("crs"),
-                                  timezone=data.timezone, actor="api")
-        except ImportRejected as exc:
-            return jsonify(error="校验未通过，未写入任何数据 validation failed, nothing stored",
-                           **exc.report.as_dict()), 400
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from None
-        data.version(fresh=True)  # the next screen tick sees the change
-        status = 201 if report.result.inserted else 200
-        return jsonify(report.as_dict()), status
 
-    @api.get("/api/v1/units/<code>/heat")
-    def heat(code):
-        """Disputes per hexagon or square cell (metres in the unit's UTM zone), with counts."""
-        found = _unit_or_404(data, code)
-        state = _view_state(data)
-        period = state.period(data.now().date())
-        cell = request.args.get("cell") or "hex"
-        if cell not in CELL_KINDS:
-            raise BadRequest(f"未知网格形状 cell={cell!r}，可选：{', '.join(CELL_KINDS)}")
-        size = _cell_size(request.args.get("size"), data, code)
-        frame = data.heat(code, period, state.heat, cell=cell, size=size)
-        return jsonify(
-            unit=_unit_json(found), period=_period_json(period), cell=cell, size_m=size,
-            crs=f"EPSG:{data.metric_epsg(code)}", filters=state.heat.query(),
-            total=int(frame["count"].sum()),
-            cells=[{"i": int(r.i), "j": int(r.j), "count": int(r.count), "lon": round(r.lon, 6),
-                    "lat": round(r.lat, 6), "geometry": r.geometry}
-                   for r in frame.itertuples()],
-        )
+@api.get("/api/v1/units")
+def roots():
+    data = _data()
+    return jsonify(units=[_unit_json(u) for u in data.roots()])
 
-    @api.get("/api/v1/units/<code>/coverage")
-    def coverage(code):
-        """Camera coverage of each child: covered share, blind area, uncovered key places, online
-        rate, cases in blind spots; and where one more camera would help most."""
-        found = _unit_or_404(data, code)
-        period, _filters = _period_and_filters(data)
-        answer = data.coverage(code, period)
-        names = {u["code"]: u for u in data.children(code)} or {code: found}
-        return jsonify(
-            unit=_unit_json(found), period=_period_json(period), crs=f"EPSG:{answer['epsg']}",
-            total=_coverage_json(answer["total"]),
-            children=[{**_unit_json(names[m["code"]]), **_coverage_json(m)} for m in answer["members"]],
-            suggestions=[{**s, "unit": _unit_json(names[s["member"]]),
-                          "text": strings.suggestion_text(s, names[s["member"]]["name"])}
-                         for s in answer["suggestions"]],
-        )
 
-    @api.get("/geo/<code>.geojson")
-    def geometry(code):
-        """Simplified boundaries for the map; the URL carries a version, so it caches forever."""
-        _unit_or_404(data, code)
-        geometry = data.children_geometry(code)
-        if request.if_none_match.contains(geometry.etag):
-            return Response(status=304)
-        if "gzip" in request.headers.get("Accept-Encoding", ""):
-            response = Response(geometry.body, mimetype="application/geo+json")
-            response.headers["Content-Encoding"] = "gzip"
-        else:
-            response = Response(gzip.decompress(geometry.body), mimetype="application/geo+json")
-        response.set_etag(geometry.etag)
-        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        response.headers["Vary"] = "Accept-Encoding"
-        return response
+@api.get("/api/v1/units/<code>")
+def unit(code):
+    data = _data()
+    found = _unit_or_404(data, code)
+    period, filters = _period_and_filters(data)
+    chain = data.ancestors(code)
+    kpis = data.kpis(code, period, filters)
+    return jsonify(
+        unit=_unit_json(found), level=found["level"],
+        parents=[_unit_json(u) for u in chain[:-1]],
+        period=_period_json(period), kpis=_kpis_json(kpis["values"]), counts=kpis["counts"],
+    )
 
-    return api
+
+@api.get("/api/v1/units/<code>/children")
+def children(code):
+    data = _data()
+    found = _unit_or_404(data, code)
+    period, filters = _period_and_filters(data)
+    rows = data.children_kpis(code, period, filters).to_dict("records")
+    return jsonify(
+        unit=_unit_json(found), period=_period_json(period),
+        children=[{**_unit_json(r), "kpis": _kpis_json(r)} for r in rows],
+    )
+
+
+@api.get("/api/v1/units/<code>/children.geojson")
+def children_geojson(code):
+    data = _data()
+    _unit_or_404(data, code)
+    period, filters = _period_and_filters(data)
+    metric = request.args.get("metric") or "accepted"
+    if metric not in MAP_METRICS:
+        raise BadRequest(f"未知指标 metric={metric!r}，可选：{', '.join(MAP_METRICS)}")
+    values = data.children_kpis(code, period, filters).set_index("code")[metric]
+    collection = data.children_geometry(code).collection
+    features = [
+        {**f, "properties": {**f["properties"], "metric": metric,
+                             "value": _number(values.get(f["properties"]["code"]))}}
+        for f in collection["features"]
+    ]
+    body = dumps({"type": "FeatureCollection", "features": features})
+    return Response(body, mimetype="application/geo+json")
+
+
+@api.post("/api/v1/cases")
+def ingest():
+    """Live ingest: one case or a batch, validated like a file import, idempotent by
+    ``external_id``; needs ``Authorization: Bearer <CITYBRAIN_WRITER_TOKEN>``."""
+    data = _data()
+    _require_writer(current_app.extensions["citybrain"]["writer_token"])
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("请求体应为 JSON body must be JSON (Content-Type: application/json)")
+    records = body.get("cases", body) if isinstance(body, dict) else body
+    records = [records] if isinstance(records, dict) else records
+    options = body if isinstance(body, dict) and "cases" in body else {}
+    partial = _flag(request.args.get("partial", options.get("partial", False)))
+    try:
+        report = ingest_cases(data.store, records, partial=partial, crs=options.get("crs"),
+                              timezone=data.timezone, actor="api")
+    except ImportRejected as exc:
+        return jsonify(error="校验未通过，未写入任何数据 validation failed, nothing stored",
+                       **exc.report.as_dict()), 400
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    data.version(fresh=True)  # the next screen tick sees the change
+    status = 201 if report.result.inserted else 200
+    return jsonify(report.as_dict()), status
+
+
+@api.get("/api/v1/units/<code>/heat")
+def heat(code):
+    """Disputes per hexagon or square cell (metres in the unit's UTM zone), with counts."""
+    data = _data()
+    found = _unit_or_404(data, code)
+    state = _view_state(data)
+    period = state.period(data.now().date())
+    cell = request.args.get("cell") or "hex"
+    if cell not in CELL_KINDS:
+        raise BadRequest(f"未知网格形状 cell={cell!r}，可选：{', '.join(CELL_KINDS)}")
+    size = _cell_size(request.args.get("size"), data, code)
+    cells = data.heat_cells(code, period, state.heat, cell=cell, size=size)
+    return jsonify(
+        unit=_unit_json(found), period=_period_json(period), cell=cell, size_m=size,
+        crs=f"EPSG:{data.metric_epsg(code)}", filters=state.heat.query(),
+        total=sum(c["count"] for c in cells["records"]),
+        cells=[{"i": r["i"], "j": r["j"], "count": r["count"], "lon": r["lon"], "lat": r["lat"],
+                "geometry": f["geometry"]}
+               for r, f in zip(cells["records"], cells["geojson"]["features"], strict=True)],
+    )
+
+
+@api.get("/api/v1/units/<code>/coverage")
+def coverage(code):
+    """Camera coverage of each child: covered share, blind area, uncovered key places, online
+    rate, cases in blind spots; and where one more camera would help most."""
+    data = _data()
+    found = _unit_or_404(data, code)
+    period, _filters = _period_and_filters(data)
+    answer = data.coverage(code, period)
+    names = {u["code"]: u for u in data.children(code)} or {code: found}
+    return jsonify(
+        unit=_unit_json(found), period=_period_json(period), crs=f"EPSG:{answer['epsg']}",
+        total=_coverage_json(answer["total"]),
+        children=[{**_unit_json(names[m["code"]]), **_coverage_json(m)} for m in answer["members"]],
+        suggestions=[{**s, "unit": _unit_json(names[s["member"]]),
+                      "text": strings.suggestion_text(s, names[s["member"]]["name"])}
+                     for s in answer["suggestions"]],
+    )
+
+
+@api.get("/geo/<code>.geojson")
+def geometry(code):
+    """Simplified boundaries for the map; the URL carries a version, so it caches forever."""
+    data = _data()
+    _unit_or_404(data, code)
+    geometry = data.children_geometry(code)
+    if request.if_none_match.contains(geometry.etag):
+        return Response(status=304)
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = Response(geometry.body, mimetype="application/geo+json")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(gzip.decompress(geometry.body), mimetype="application/geo+json")
+    response.set_etag(geometry.etag)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
 
 
 def _require_writer(token: str) -> None:

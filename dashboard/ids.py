@@ -1,5 +1,7 @@
 """Component ids, one place: layouts and callbacks both import these, so they cannot drift."""
 
+from dataclasses import dataclass
+
 URL = "url"
 REFRESH = "refresh-interval"
 TOUR = "tour-interval"
@@ -9,6 +11,7 @@ TIMEZONE = "timezone"
 UPDATED = "updated-at"
 STALE = "stale-notice"
 ERROR = "view-error"
+LAST_GOOD = "last-good-data"
 
 BREADCRUMB = "breadcrumb"
 PERIOD = "period-select"
@@ -67,3 +70,28 @@ COV_RANKING_TITLE = "cov-ranking-title"
 COV_RANKING = "cov-ranking"
 COV_SUGGESTIONS = "cov-suggestions"
 COV_PLACES = "cov-places"
+HEAT_TOUR = "heat-tour"
+COV_TOUR = "cov-tour"
+
+
+@dataclass(frozen=True)
+class ViewIds:
+    """The ids every view has: the shared wiring (``callbacks/wiring.py``) serves any view from
+    these, so a new view names its own and gets URL, period picker, drill, tour and errors."""
+
+    url: str
+    period: str
+    dates: str
+    map: str
+    nav: str
+    breadcrumb: str
+    error: str
+    tour: str
+
+
+WALL_VIEW = ViewIds(url=URL, period=PERIOD, dates=DATE_RANGE, map=MAP, nav=NAV, breadcrumb=BREADCRUMB,
+                    error=ERROR, tour=TOUR)
+HEAT_VIEW = ViewIds(url=HEAT_URL, period=HEAT_PERIOD, dates=HEAT_DATES, map=HEAT_MAP, nav=HEAT_NAV,
+                    breadcrumb=HEAT_BREADCRUMB, error=HEAT_ERROR, tour=HEAT_TOUR)
+COV_VIEW = ViewIds(url=COV_URL, period=COV_PERIOD, dates=COV_DATES, map=COV_MAP, nav=COV_NAV,
+                   breadcrumb=COV_BREADCRUMB, error=COV_ERROR, tour=COV_TOUR)

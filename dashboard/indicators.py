@@ -1,4 +1,4 @@
-"""Indicator definitions (SPEC §4): the one place each formula and its wording live.
+"""Indicator definitions: the one place each formula and its wording live.
 
 The database counts (``data.queries`` names each count); an indicator is a count or a ratio of two
 counts. A ratio with nothing to divide by is ``None`` and shows as "—", never as 0% or an error.

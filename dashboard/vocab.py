@@ -1,4 +1,4 @@
-"""The domain's controlled vocabulary (SPEC §2–3), stored as the Chinese terms users and feeds use."""
+"""The domain's controlled vocabulary, stored as the Chinese terms users and feeds use."""
 
 # Administrative levels, top to bottom. The hierarchy's depth is data: a city may skip `community`.
 LEVELS = ("city", "district", "street", "community", "grid")

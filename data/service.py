@@ -145,11 +145,11 @@ class CityData:
         return self._cached("recent", queries.recent_cases, unit_code=code, start=period.start,
                             end=period.end, filters=filters, limit=limit)
 
-    def case_points(self, code: str, period: Period, filters: Filters = Filters(),
-                    limit: int = 50) -> list[dict]:
-        """The :meth:`recent_cases` that have a point, ready for the map: ``lon``, ``lat``,
+    @staticmethod
+    def case_points(cases: list[dict]) -> list[dict]:
+        """Map points of the cases that have a location (:meth:`recent_cases`): ``lon``, ``lat``,
         ``status``, ``category`` and ``reported_at`` (``YYYY-MM-DD HH:MM``)."""
-        located = [c for c in self.recent_cases(code, period, filters, limit) if c.get("geom")]
+        located = [c for c in cases if c.get("geom")]
         lonlat = points(shapely.from_wkb([c["geom"] for c in located])) if located else []
         return [{"lon": float(x), "lat": float(y), "status": c["status"], "category": c["category"],
                  "reported_at": f"{c['reported_at']:%Y-%m-%d %H:%M}"}
@@ -214,12 +214,15 @@ class CityData:
         return frame.assign(lon=centres[:, 0], lat=centres[:, 1],
                             geometry=geometries(lonlat) if len(frame) else [])
 
-    def heat_geojson(self, code: str, period: Period, heat: HeatFilters = HeatFilters(), *,
-                     cell: str = "hex", size: float = 500) -> dict:
-        """The cells of :meth:`heat` as a FeatureCollection whose ``properties.id`` is ``"i_j"``."""
-        cells = self.heat(code, period, heat, cell=cell, size=size)
-        return collection(list(cells["geometry"]),
-                          [{"id": f"{i}_{j}"} for i, j in zip(cells["i"], cells["j"], strict=True)])
+    def heat_cells(self, code: str, period: Period, heat: HeatFilters = HeatFilters(), *,
+                   cell: str = "hex", size: float = 500) -> dict:
+        """The heat cells ready for a map or an answer: ``records`` (``id`` "i_j", ``i``, ``j``,
+        ``count``, ``lon``/``lat`` of the centre) and ``geojson`` (their polygons, by ``id``)."""
+        frame = self.heat(code, period, heat, cell=cell, size=size)
+        records = [{"id": f"{r.i}_{r.j}", "i": int(r.i), "j": int(r.j), "count": int(r.count),
+                    "lon": float(r.lon), "lat": float(r.lat)} for r in frame.itertuples()]
+        return {"records": records,
+                "geojson": collection(list(frame["geometry"]), [{"id": r["id"]} for r in records])}
 
     def cell_cases(self, ids) -> list[dict]:
         return self._cached("cell_cases", queries.cases_by_id, ids=tuple(ids))
@@ -256,6 +259,17 @@ class CityData:
             "camera_points": [{"lon": float(x), "lat": float(y), "status": status}
                               for (x, y), status in zip(centres, views["status"], strict=True)],
         }
+
+    @staticmethod
+    def coverage_drawing(answer: dict, view_limit: int) -> dict:
+        """What the coverage map draws: every view sector and the blind spots when there are at
+        most ``view_limit`` cameras; else only the cameras as points."""
+        status = list(answer["views"]["status"])
+        if len(status) <= view_limit:
+            return {"drawn": True, "status": status, "cameras": [], "views": answer["views_geojson"],
+                    "blind": answer["blind_geojson"]}
+        return {"drawn": False, "status": status, "cameras": answer["camera_points"], "views": None,
+                "blind": None}
 
     def _cached_call(self, name: str, fn, **kwargs):
         """Like ``_cached`` for a function that opens its own connections."""

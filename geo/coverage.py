@@ -1,4 +1,4 @@
-"""Camera views and coverage, in a metric projection (SPEC §3 cameras, §4 覆盖率, §5.4).
+"""Camera views and coverage, in a metric projection (see docs/ARCHITECTURE.md, "Spatial work").
 
 A bullet camera (枪机, 人脸, 车牌) sees a sector: from its point, ``range_m`` metres out, ``fov``
 degrees wide around its compass ``heading`` (0 = north, clockwise). A dome camera (球机, fov 360)

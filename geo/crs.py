@@ -162,7 +162,7 @@ def to_storage(geoms, crs: SourceCRS) -> np.ndarray:
     """Shapely geometries in ``crs`` as longitude/latitude in the storage CRS (2D)."""
     geoms = shapely.force_2d(np.asarray(geoms, dtype=object))
     if crs.epsg in (STORAGE_EPSG, 4490):
-        # CGCS2000 and WGS84 agree to a few centimetres: the SPEC stores either as lon/lat as is.
+        # CGCS2000 and WGS84 agree to a few centimetres: storage takes either as lon/lat as is.
         return geoms
     present = ~shapely.is_missing(geoms)
     out = geoms.copy()

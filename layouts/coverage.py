@@ -1,4 +1,4 @@
-"""The camera coverage view (SPEC §5.4): page skeleton, the map of views and blind spots, the
+"""The camera coverage view (/coverage): page skeleton, the map of views and blind spots, the
 ranking of members by coverage, and the suggested sites in plain words."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from dashboard import ids, strings, theme
-from layouts import views
+from layouts import maps, shell
+from layouts.kpi import percent
 from layouts.ranking import rank_row
 
 # Above this many cameras the map shows camera points, not view sectors and blind spots: a city
@@ -19,17 +20,11 @@ PLACE_COLOR, SITE_COLOR = "#ff8c42", "#2ee59d"
 
 
 def coverage_screen() -> html.Div:
-    return html.Div(className="screen view-screen", children=[
-        dcc.Location(id=ids.COV_URL, refresh=False),
-        views.header(strings.COVERAGE_TITLE, ids.COV_NAV, ids.COV_BREADCRUMB,
-                     views.period_controls(ids.COV_PERIOD, ids.COV_DATES)),
-        html.Div(id=ids.COV_ERROR, className="banner", hidden=True),
-        html.Div(id=ids.COV_KPIS, className="kpi-row tiles-6"),
-        html.Div(className="body", children=[
-            html.Div(className="side", children=[html.Div(className="panel ranking-panel", children=[
-                html.H3(id=ids.COV_RANKING_TITLE, className="panel-title"),
-                html.Div(id=ids.COV_RANKING, className="ranking"),
-            ])]),
+    return shell.view_page(
+        ids.COV_VIEW, title=strings.COVERAGE_TITLE, controls=[],
+        kpis=html.Div(id=ids.COV_KPIS, className="kpi-row tiles-6"),
+        body=[
+            shell.side_panel(ids.COV_RANKING_TITLE, ids.COV_RANKING),
             html.Div(className="map-panel", children=[
                 dcc.Graph(id=ids.COV_MAP, config={**theme.GRAPH_CONFIG, "scrollZoom": True}, className="map"),
                 html.Div(id=ids.COV_NOTE, className="map-note", hidden=True),
@@ -44,8 +39,8 @@ def coverage_screen() -> html.Div:
                     html.Div(id=ids.COV_PLACES, className="ranking"),
                 ]),
             ]),
-        ]),
-    ])
+        ],
+    )
 
 
 def coverage_map(*, geojson_url: str, members: list[dict], bounds, drill_key: str, style: dict,
@@ -55,13 +50,13 @@ def coverage_map(*, geojson_url: str, members: list[dict], bounds, drill_key: st
     the online and offline views (or camera points when there are too many), the uncovered key
     places and the suggested sites."""
     shares = [m["covered_share"] or 0 for m in members]
-    hover = [f"{strings.COVERAGE_KPIS['covered_share'][0]}：{views.percent(m['covered_share'])}<br>"
+    hover = [f"{strings.COVERAGE_KPIS['covered_share'][0]}：{percent(m['covered_share'])}<br>"
              f"{strings.COVERAGE_KPIS['blind_cases'][0]}：{m['blind_cases']:,} / {m['cases']:,}"
              for m in members]
-    fig = views.base_map(geojson_url=geojson_url, members=members, bounds=bounds, drill_key=drill_key,
-                         style=style, z=shares, zmin=0, zmax=max(max(shares, default=0), 0.01),
-                         colorscale=[[0, "#3a1020"], [0.5, "#1f5f8b"], [1, "#33d1ff"]], hover=hover,
-                         colorbar=views.colorbar(strings.COVERAGE_KPIS["covered_share"][0], ".1%"))
+    fig = maps.base_map(geojson_url=geojson_url, members=members, bounds=bounds, drill_key=drill_key,
+                        style=style, z=shares, zmin=0, zmax=max(max(shares, default=0), 0.01),
+                        colorscale=[[0, "#3a1020"], [0.5, "#1f5f8b"], [1, "#33d1ff"]], hover=hover,
+                        colorbar=maps.colorbar(strings.COVERAGE_KPIS["covered_share"][0], ".1%"))
     if blind_geojson is not None:
         fig.add_trace(go.Choroplethmap(
             geojson=blind_geojson, featureidkey="properties.id", locations=["blind"], z=[1],
@@ -102,7 +97,7 @@ def coverage_map(*, geojson_url: str, members: list[dict], bounds, drill_key: st
         fig.add_trace(go.Scattermap(lon=[None], lat=[None], mode="markers", name=name,
                                     marker={"size": 14, "color": color}, showlegend=True,
                                     hoverinfo="skip"))
-    fig.update_layout(showlegend=True, legend=views.legend())
+    fig.update_layout(showlegend=True, legend=maps.legend())
     return fig
 
 
@@ -114,7 +109,7 @@ def ranking(rows: list[dict], href_for) -> html.Ol:
     rows = sorted(rows, key=order)
     top = max((r["covered_share"] or 0 for r in rows), default=0) or 1
     return html.Ol(className="rank-list cov-rank", children=[
-        rank_row(i, r, href_for, (r["covered_share"] or 0) / top, views.percent(r["covered_share"]),
+        rank_row(i, r, href_for, (r["covered_share"] or 0) / top, percent(r["covered_share"]),
                  html.Span(f"{r['blind_cases']:,}", className="rank-extra",
                            title=strings.COVERAGE_KPIS["blind_cases"][1]),
                  medals=False)

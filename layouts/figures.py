@@ -51,6 +51,9 @@ def _values(metric: str, rows: list[dict]):
     return z, text, zmin, zmax, scale, ticks
 
 
+VALUES_TRACE = 1  # the unit map's coloured polygons (trace 0 is their flat background)
+
+
 def unit_map(*, geojson_url: str, rows: list[dict], metric: str, bounds, drill_key: str,
              style: dict, points: list[dict] | None = None) -> go.Figure:
     """The children of the current unit coloured by ``metric``; ``rows`` carry code, name, metric.

@@ -1,4 +1,4 @@
-"""The dispute heatmap view (SPEC §5.3): page skeleton, the map, the ranking and a cell's cases."""
+"""The dispute heatmap view (/heat): page skeleton, the map, the ranking and a cell's cases."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from dashboard import ids, strings, theme, vocab
-from layouts import views
+from layouts import maps, shell
 from layouts.ranking import case_row, rank_row
 
 HEAT_SCALE = [[0.0, "rgba(51,209,255,0.35)"], [0.35, "#1f77b4"], [0.65, "#ffc857"], [1.0, "#ff5c7a"]]
@@ -17,7 +17,7 @@ CELLS = 1  # trace index of the cells (trace 0 is the member units)
 
 
 def heat_screen() -> html.Div:
-    controls = views.period_controls(ids.HEAT_PERIOD, ids.HEAT_DATES) + [
+    controls = [
         dcc.RadioItems(id=ids.HEAT_STYLE, className="periods", inline=True,
                        options=[{"label": v, "value": k} for k, v in strings.HEAT_STYLES.items()]),
         dcc.RadioItems(id=ids.HEAT_CELL, className="periods", inline=True,
@@ -38,38 +38,29 @@ def heat_screen() -> html.Div:
                             tooltip={"placement": "bottom", "always_visible": False}),
         ]),
     ]
-    return html.Div(className="screen view-screen", children=[
-        dcc.Location(id=ids.HEAT_URL, refresh=False),
-        dcc.Store(id=ids.HEAT_ZOOM),
-        views.header(strings.HEAT_TITLE, ids.HEAT_NAV, ids.HEAT_BREADCRUMB, controls),
-        html.Div(id=ids.HEAT_ERROR, className="banner", hidden=True),
-        html.Div(id=ids.HEAT_KPIS, className="kpi-row tiles-4"),
-        html.Div(className="body", children=[
-            html.Div(className="side", children=[html.Div(className="panel ranking-panel", children=[
-                html.H3(id=ids.HEAT_RANKING_TITLE, className="panel-title"),
-                html.Div(id=ids.HEAT_RANKING, className="ranking"),
-            ])]),
+    return shell.view_page(
+        ids.HEAT_VIEW, title=strings.HEAT_TITLE, controls=controls, extra=(dcc.Store(id=ids.HEAT_ZOOM),),
+        kpis=html.Div(id=ids.HEAT_KPIS, className="kpi-row tiles-4"),
+        body=[
+            shell.side_panel(ids.HEAT_RANKING_TITLE, ids.HEAT_RANKING),
             html.Div(className="map-panel", children=[
                 dcc.Graph(id=ids.HEAT_MAP, config={**theme.GRAPH_CONFIG, "scrollZoom": True},
                           className="map"),
             ]),
-            html.Div(className="side", children=[html.Div(className="panel ranking-panel", children=[
-                html.H3(id=ids.HEAT_CELL_TITLE, className="panel-title"),
-                html.Div(id=ids.HEAT_CELL_LIST, className="ranking"),
-            ])]),
-        ]),
-    ])
+            shell.side_panel(ids.HEAT_CELL_TITLE, ids.HEAT_CELL_LIST),
+        ],
+    )
 
 
 def heat_map(*, geojson_url: str, members: list[dict], bounds, drill_key: str, style: dict,
              cells: list[dict], cells_geojson: dict, mode: str) -> go.Figure:
     """Member units (trace 0, click to drill) under the disputes: cells with counts (trace 1,
     click to list) or a smooth density of the same counts."""
-    fig = views.base_map(geojson_url=geojson_url, members=members, bounds=bounds, drill_key=drill_key,
-                         style=style)
+    fig = maps.base_map(geojson_url=geojson_url, members=members, bounds=bounds, drill_key=drill_key,
+                        style=style)
     counts = [c["count"] for c in cells]
     top = max(counts, default=1)
-    bar = views.colorbar(strings.HEAT_TOTAL, ",d")
+    bar = maps.colorbar(strings.HEAT_TOTAL, ",d")
     if top < 6:
         bar["dtick"] = 1  # no half a dispute
     if mode == "density":

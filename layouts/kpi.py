@@ -1,6 +1,9 @@
-"""KPI cards: a big number, its name, its definition on hover, and the change on last period."""
+"""KPI cards (a big number, its name, its definition on hover, the change on last period) and the
+simpler KPI tiles of the desk views."""
 
 from __future__ import annotations
+
+import math
 
 from dash import html
 
@@ -47,3 +50,21 @@ def _delta(key: str, value, previous, label: str):
     unit = "" if ind.kind == "rate" else "%"
     text = text.format(label=label, arrow=arrow, value=f"{abs(change):.1f}{unit}")
     return html.Span(text, className="good" if good else "bad")
+
+
+def tiles(items: list[tuple[str, str, str, str | None]]) -> list[html.Div]:
+    """KPI tiles: (key, label, value text, definition)."""
+    return [
+        html.Div(className="kpi tile", title=definition or "", id={"type": "tile", "key": key}, children=[
+            html.Div(label, className="kpi-label"),
+            html.Div(value, className="kpi-value"),
+        ])
+        for key, label, value, definition in items
+    ]
+
+
+def percent(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    # Below 1% a tenth of a point is too coarse: camera coverage of a whole city is often there.
+    return f"{value * 100:.1f}%" if value >= 0.01 or value == 0 else f"{value * 100:.2f}%"

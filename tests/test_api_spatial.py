@@ -1,4 +1,4 @@
-"""The heatmap and coverage endpoints of the JSON API, on both stores (SPEC §5.3–5.4)."""
+"""The heatmap and coverage endpoints of the JSON API, on both stores."""
 
 import pytest
 

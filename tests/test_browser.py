@@ -1,4 +1,4 @@
-"""The wall screen in a real headless Chromium: what a person sees and clicks (SPEC §5.1–5.2).
+"""The wall screen in a real headless Chromium: what a person sees and clicks.
 
 Every number on the screen is checked against the store (``data.queries``), clicks go to the
 map's pixels as a mouse would, and the ``page`` fixture fails any test whose page fetched from

@@ -101,7 +101,7 @@ def test_unit_without_population_has_no_rate_per_10k():
 
 
 def test_seed_figures_from_the_spec():
-    # SPEC §4: 30,219 of 30,485 closed = 99.1%; 1,932 of 1,957 disputes resolved = 98.72%.
+    # The seeds: 30,219 of 30,485 closed = 99.1%; 1,932 of 1,957 disputes resolved = 98.72%.
     assert INDICATORS["closure_rate"].format(INDICATORS["closure_rate"].value(
         {"closed": 30_219, "accepted": 30_485})) == "99.1%"
     value = INDICATORS["resolution_rate"].value({"disputes_resolved": 1_932, "disputes": 1_957})

@@ -1,4 +1,4 @@
-"""The wall screen's decisions, called as plain functions (no browser): URL sync and view model."""
+"""The views' decisions, called as plain functions (no browser): URL sync, view model, tour."""
 
 from datetime import date
 
@@ -8,7 +8,8 @@ from dash.exceptions import PreventUpdate
 from flask import Flask
 from flask_caching import Cache
 
-from callbacks.wallscreen import sync_state, view_model
+from callbacks import coverage, heat, wallscreen
+from callbacks.wiring import next_tour_unit, resolve, sync_view
 from dashboard import ids, strings
 from dashboard.viewstate import BadRequest, Filters, ViewState
 from data.service import CityData
@@ -18,49 +19,73 @@ TODAY = date(2026, 11, 20)
 
 def _sync(trigger, search="", period="30d", start=None, end=None, metric="accepted", cats=None,
           srcs=None, click=None, exists=lambda c: True):
-    return sync_state(trigger, search, period, start, end, metric, cats, srcs, click, today=TODAY,
-                      unit_exists=exists)
+    values = {"search": search, "period": period, "start": start, "end": end, "click": click,
+              "metric": metric, "categories": cats, "sources": srcs}
+    return sync_view(wallscreen.VIEW, trigger, values, today=TODAY, unit_exists=exists)
+
+
+def _changed(out: dict) -> dict:
+    return {k: v for k, v in out.items() if v is not no_update}
 
 
 def test_on_load_the_url_sets_the_controls():
     out = _sync(None, "?unit=990102&period=custom&from=2026-11-01&to=2026-11-10&metric=overdue"
                       "&category=治安")
-    assert out[0] is no_update
-    assert out[1:] == ("custom", "2026-11-01", "2026-11-10", {}, "overdue", ["治安"], [])
+    assert out["search"] is no_update
+    assert _changed(out) == {"period": "custom", "start": "2026-11-01", "end": "2026-11-10",
+                             "dates_style": {}, "metric": "overdue", "categories": ["治安"], "sources": []}
 
 
 def test_named_period_hides_the_date_range():
     out = _sync(ids.URL, "?period=7d")
-    assert out[1:5] == ("7d", "2026-11-14", "2026-11-20", {"display": "none"})
+    assert (out["period"], out["start"], out["end"], out["dates_style"]) == (
+        "7d", "2026-11-14", "2026-11-20", {"display": "none"})
 
 
 def test_map_click_drills_and_keeps_the_rest_of_the_state():
-    click = {"points": [{"location": "990102001"}]}
+    click = {"points": [{"curveNumber": 1, "location": "990102001"}]}
     out = _sync(ids.MAP, "?unit=990102&period=7d", click=click)
-    assert out[0] == "?unit=990102001&period=7d"
-    assert all(v is no_update for v in out[1:])
+    assert _changed(out) == {"search": "?unit=990102001&period=7d"}
 
 
 def test_click_on_unknown_or_current_unit_does_nothing():
     with pytest.raises(PreventUpdate):
-        _sync(ids.MAP, "?unit=990102", click={"points": [{"location": "990102"}]})
+        _sync(ids.MAP, "?unit=990102", click={"points": [{"curveNumber": 1, "location": "990102"}]})
     with pytest.raises(PreventUpdate):
-        _sync(ids.MAP, "?unit=990102", click={"points": [{"location": "x"}]}, exists=lambda c: False)
+        _sync(ids.MAP, "?unit=990102", click={"points": [{"curveNumber": 1, "location": "x"}]},
+              exists=lambda c: False)
     with pytest.raises(PreventUpdate):
         _sync(ids.MAP, "?unit=990102", click={"points": [{"lon": 1, "lat": 2}]})  # a case point
 
 
 def test_choosing_custom_fills_a_default_range():
     out = _sync(ids.PERIOD, "?unit=990102", period="custom")
-    assert out[0] == "?unit=990102&period=custom&from=2026-10-22&to=2026-11-20"
-    assert out[2:5] == ("2026-10-22", "2026-11-20", {})
+    assert out["search"] == "?unit=990102&period=custom&from=2026-10-22&to=2026-11-20"
+    assert (out["start"], out["end"], out["dates_style"]) == ("2026-10-22", "2026-11-20", {})
 
 
 def test_filters_and_metric_write_the_url():
     out = _sync(ids.CATEGORY, "?unit=990102", metric="closure_rate", cats=["矛盾纠纷"], srcs=["企业"])
-    state = ViewState.from_query(out[0])
+    state = ViewState.from_query(out["search"])
     assert (state.unit, state.metric) == ("990102", "closure_rate")
     assert state.filters == Filters(("矛盾纠纷",), ("企业",))
+
+
+def test_an_unknown_filter_value_changes_nothing():
+    with pytest.raises(PreventUpdate):
+        _sync(ids.CATEGORY, "?unit=990102", cats=["<script>"])
+
+
+def test_every_output_is_named_and_answered():
+    """Sync answers exactly its outputs, for every view: no positional padding to get wrong."""
+    for spec in (wallscreen.VIEW, heat.VIEW, coverage.VIEW):
+        out = sync_view(spec, None, {"search": "?unit=990102"}, today=TODAY, unit_exists=bool)
+        assert set(out) == {"search", "period", "start", "end", "dates_style", *spec.controls}
+
+
+def view_model(data, search):
+    base = resolve(data, search)
+    return base if "error" in base else wallscreen.view_model(data, base)
 
 
 def _city_data(store) -> CityData:
@@ -102,8 +127,6 @@ def test_view_model_explains_bad_links(data, search, message):
 
 
 def test_tour_goes_round_the_districts_and_back_to_the_city(data):
-    from callbacks.wallscreen import next_tour_unit
-
     city = data.roots()[0]["code"]
     districts = [d["code"] for d in data.children(city)]
     seen, code = [], city

@@ -7,18 +7,18 @@ from dash import dcc, html
 from dashboard import ids, strings, vocab
 from dashboard.indicators import INDICATORS, MAP_METRICS
 from dashboard.theme import GRAPH_CONFIG
-from dashboard.viewstate import PERIOD_KEYS
+from layouts import shell
 
 
 def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
     return html.Div(
         className="screen",
         children=[
-            dcc.Location(id=ids.URL, refresh=False),
+            *shell.view_state_components(ids.WALL_VIEW),
             dcc.Interval(id=ids.REFRESH, interval=refresh_seconds * 1000),
             dcc.Interval(id=ids.CLOCK + "-tick", interval=1000),
-            dcc.Interval(id=ids.TOUR, disabled=True),
             dcc.Store(id=ids.DATA_VERSION),
+            dcc.Store(id=ids.LAST_GOOD),
             dcc.Store(id=ids.MAP_UNIT),
             dcc.Store(id=ids.TIMEZONE, data=timezone),
             _header(),
@@ -68,16 +68,7 @@ def _header() -> html.Header:
             ]),
             html.Nav(id=ids.BREADCRUMB, className="breadcrumb"),
             html.Div(className="controls", children=[
-                dcc.RadioItems(
-                    id=ids.PERIOD,
-                    options=[{"label": strings.PERIODS[k], "value": k} for k in PERIOD_KEYS],
-                    className="periods", inline=True,
-                ),
-                dcc.DatePickerRange(
-                    id=ids.DATE_RANGE, display_format="YYYY-MM-DD", className="dates",
-                    start_date_placeholder_text=strings.DATE_START,
-                    end_date_placeholder_text=strings.DATE_END,
-                ),
+                *shell.period_picker(ids.WALL_VIEW),
                 dcc.Dropdown(
                     id=ids.METRIC, clearable=False, searchable=False, className="select metric",
                     options=[{"label": INDICATORS[k].label, "value": k} for k in MAP_METRICS],
@@ -99,21 +90,3 @@ def _header() -> html.Header:
 
 def _panel(title: str, body) -> html.Div:
     return html.Div(className="panel", children=[html.H3(title, className="panel-title"), body])
-
-
-def breadcrumb(chain: list[dict], href_for) -> list:
-    """Links up the chain; the last item (the current unit) is plain text."""
-    items = []
-    for i, unit in enumerate(chain):
-        if i:
-            items.append(html.Span("›", className="sep"))
-        if i < len(chain) - 1:
-            items.append(dcc.Link(unit["name"], href=href_for(unit["code"]), className="crumb"))
-        else:
-            items.append(html.Span(unit["name"], className="crumb current"))
-    return items
-
-
-def banner(message: str | None):
-    """Children and hidden flag of the error banner."""
-    return (message or "", message is None)

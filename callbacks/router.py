@@ -1,0 +1,27 @@
+"""The page router: one view per path, ``/`` the wall screen, ``/heat`` the dispute heatmap,
+``/coverage`` the camera coverage. ``validation_layout`` holds every view, so Dash checks each
+callback's ids against it without ``suppress_callback_exceptions``."""
+
+from __future__ import annotations
+
+from dash import Input, Output, html
+
+from dashboard import ids
+from layouts import shell
+from layouts.coverage import coverage_screen
+from layouts.heat import heat_screen
+from layouts.wallscreen import wall_screen
+
+
+def register(app, settings) -> None:
+    def wall():
+        return wall_screen(settings.refresh_seconds, settings.timezone)
+
+    screens = {shell.WALL: wall, shell.HEAT: heat_screen, shell.COVERAGE: coverage_screen}
+    app.layout = shell.shell()
+    app.validation_layout = html.Div([shell.shell(), *(make() for make in screens.values())])
+
+    @app.callback(Output(ids.PAGE_BODY, "children"), Input(ids.PAGE, "pathname"))
+    def route(pathname):
+        make = screens.get((pathname or "/").rstrip("/") or "/")
+        return make() if make else wall()
