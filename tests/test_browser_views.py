@@ -136,8 +136,18 @@ def _drill(page, store, graph, unit, kids):
 # --- the dispute heatmap --------------------------------------------------------------------------
 
 
+def _settled_size(page) -> int:
+    """The cell size once the tiles stop changing: a zoom by the wheel sends several renders."""
+    last, same = None, 0
+    while same < 3:
+        page.wait_for_timeout(300)
+        text = _tile(page, strings.HEAT_CELL_SIZE).inner_text() + _tile(page, strings.HEAT_CELLS).inner_text()
+        same, last = (same + 1, last) if text == last else (0, text)
+    return int(re.sub(r"\D", "", _tile(page, strings.HEAT_CELL_SIZE).inner_text()))
+
+
 def _heat_matches_api(page, base, code, query=""):
-    size = int(re.sub(r"\D", "", _tile(page, strings.HEAT_CELL_SIZE).inner_text()))
+    size = _settled_size(page)
     body = _api(page, base, f"/api/v1/units/{code}/heat?{API_PERIOD}&size={size}{query}")
     expect(_tile(page, strings.HEAT_TOTAL)).to_have_text(f"{body['total']:,}")
     expect(_tile(page, strings.HEAT_CELLS)).to_have_text(f"{len(body['cells']):,}")
