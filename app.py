@@ -14,9 +14,10 @@ from pathlib import Path
 import dash
 from flask_caching import Cache
 
-from callbacks import api, coverage, heat, router, wallscreen
+from callbacks import api, auth, coverage, heat, router, wallscreen
 from dashboard import strings
 from dashboard.settings import Settings, database_url, settings_table
+from data.access import Accounts
 from data.service import CityData
 from data.stores import open_store
 
@@ -43,10 +44,13 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
                     timezone=settings.timezone, cache_seconds=settings.cache_seconds)
     # The page router sets app.layout (the shell) and app.validation_layout (every view).
     router.register(app, settings)
-    wallscreen.register(app, data, settings)
-    heat.register(app, data, settings)
-    coverage.register(app, data, settings)
+    # Callbacks get the service through the access check for each request's principal.
+    scoped = auth.request_data(data)
+    wallscreen.register(app, scoped, settings)
+    heat.register(app, scoped, settings)
+    coverage.register(app, scoped, settings)
     api.register(app, data, writer_token=settings.writer_token)
+    auth.register(app, Accounts(store.engine), settings)  # last: the CSP hashes every inline script
     app.server.config["CITYBRAIN_DATA"] = data
     return app
 

@@ -2,25 +2,31 @@
 
 ``GET /healthz``, ``/api/v1/units``, ``/api/v1/units/<code>``, ``…/children`` and
 ``…/children.geojson``. An unknown code is a 404 and a bad parameter a 400, each with a message.
-``POST /api/v1/cases`` is the one write: live ingest with the writer token.
+``POST /api/v1/cases`` is the one write: live ingest with a writer token.
+
+Access (``callbacks/auth.py``): the blueprint's ``before_request`` is ``auth.api_guard``, which
+checks a ``<code>`` in the URL against the caller's scope and the handler's ``@needs(...)``
+against its role; handlers get the service through ``_data()``, already scoped to the caller.
 """
 
 from __future__ import annotations
 
 import gzip
-import hmac
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
+from callbacks import auth
 from dashboard import strings
 from dashboard.indicators import INDICATORS, MAP_METRICS
 from dashboard.viewstate import CELL_KINDS, BadRequest, Period, ViewState
 from data.ingest.importer import ImportRejected, ingest_cases
+from data.scoped import ScopedData
 from data.service import CityData, QueryTimeout, StoreUnavailable
 from geo.cells import size_for_bounds
 from geo.geojson import dumps
 
 api = Blueprint("citybrain_api", __name__)
+api.before_request(auth.api_guard)
 
 
 def register(app, data: CityData, *, writer_token: str = "") -> None:
@@ -28,8 +34,9 @@ def register(app, data: CityData, *, writer_token: str = "") -> None:
     app.server.register_blueprint(api)
 
 
-def _data() -> CityData:
-    return current_app.extensions["citybrain"]["data"]
+def _data() -> ScopedData:
+    """The service as the caller may see it."""
+    return auth.scoped(current_app.extensions["citybrain"]["data"])
 
 
 @api.errorhandler(BadRequest)
@@ -48,9 +55,18 @@ def _timeout(exc):
 
 
 @api.get("/healthz")
+@auth.needs(None)
 def healthz():
-    data = _data()
-    return jsonify(status="ok", store=data.store.kind, version=data.version(fresh=True))
+    """``{"status": "ok"}`` (or "degraded", 503); the store and data version only for an admin."""
+    data = current_app.extensions["citybrain"]["data"]
+    try:
+        version = data.version(fresh=True)
+    except StoreUnavailable:
+        return jsonify(status="degraded"), 503
+    who = auth.principal()
+    if who is not None and who.may("admin"):
+        return jsonify(status="ok", store=data.store.kind, version=version)
+    return jsonify(status="ok")
 
 
 @api.get("/api/v1/units")
@@ -105,11 +121,12 @@ def children_geojson(code):
 
 
 @api.post("/api/v1/cases")
+@auth.needs("ingest")
 def ingest():
     """Live ingest: one case or a batch, validated like a file import, idempotent by
-    ``external_id``; needs ``Authorization: Bearer <CITYBRAIN_WRITER_TOKEN>``."""
-    data = _data()
-    _require_writer(current_app.extensions["citybrain"]["writer_token"])
+    ``external_id``; needs a writer token (``Authorization: Bearer …``: a ``writer`` token or the
+    legacy ``CITYBRAIN_WRITER_TOKEN``)."""
+    data = current_app.extensions["citybrain"]["data"]
     body = request.get_json(silent=True)
     if body is None:
         raise BadRequest("请求体应为 JSON body must be JSON (Content-Type: application/json)")
@@ -126,6 +143,7 @@ def ingest():
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
     data.version(fresh=True)  # the next screen tick sees the change
+    auth.audit("ingest", object=f"inserted={report.result.inserted} updated={report.result.updated}")
     status = 201 if report.result.inserted else 200
     return jsonify(report.as_dict()), status
 
@@ -185,18 +203,9 @@ def geometry(code):
     else:
         response = Response(gzip.decompress(geometry.body), mimetype="application/geo+json")
     response.set_etag(geometry.etag)
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"  # scoped: no shared cache
     response.headers["Vary"] = "Accept-Encoding"
     return response
-
-
-def _require_writer(token: str) -> None:
-    if not token:
-        abort(_error(403, "实时接入未启用 live ingest is disabled (set CITYBRAIN_WRITER_TOKEN)"))
-    sent = request.headers.get("Authorization", "")
-    scheme, _, value = sent.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
-        abort(_error(403, "写入令牌无效 missing or wrong writer token (Authorization: Bearer …)"))
 
 
 def _flag(value) -> bool:

@@ -136,6 +136,6 @@ def cell_cases(data: CityData, click, search, drawn) -> dict:
             raise PreventUpdate
         row = found.iloc[0]
         return {"title": strings.CELL_LIST_TITLE.format(count=f"{int(row['count']):,}"),
-                "cases": heat.cell_cases(data.cell_cases(row["ids"]))}
+                "cases": heat.cell_cases(data.cell_cases(row["ids"], unit_code=vm["code"]))}
     except StoreUnavailable:
         raise PreventUpdate from None

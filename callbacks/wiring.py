@@ -4,6 +4,10 @@ navigation links, the tour (轮播), and rendering with its error banner.
 A view describes itself with a ``ViewSpec`` (its ids, its own URL-backed controls and its panel
 outputs) and a render function that returns a dict of its panels; ``register_view`` does the
 rest. Outputs are named (dicts), never counted. See docs/ARCHITECTURE.md, "Adding a view".
+
+Access: ``register_view`` is handed ``auth.request_data(data)`` by app.py, so every question a
+render asks is checked against the caller's scope (``data/scoped.py``); a unit outside it shows
+the refusal in the error banner and nothing else.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import strings
 from dashboard.ids import ViewIds
 from dashboard.viewstate import BadRequest, ViewState
+from data.access import Denied
 from data.service import CityData, QueryTimeout, StoreUnavailable
 from layouts import shell
 
@@ -87,6 +92,8 @@ def render_view(data: CityData, spec: ViewSpec, render, outputs: Mapping, search
         return answer | {"error": strings.QUERY_TIMEOUT, "error_hidden": False}
     except StoreUnavailable:
         raise PreventUpdate from None  # keep the last good screen; the stale notice says why
+    except Denied as exc:
+        return answer | {"error": strings.FORBIDDEN.format(message=exc), "error_hidden": False}
     return answer | {"breadcrumb": shell.breadcrumb(vm["chain"], vm["href"]), "error": "",
                      "error_hidden": True} | panels
 

@@ -75,12 +75,49 @@ class Settings:
         "screen says 查询超时 and the API answers 503. `0`: no limit. Imports and the demo run "
         "without it.",
     )
-    debug: bool = _setting("CITYBRAIN_DEBUG", False, "Dash debug mode (never on a wall screen).")
+    debug: bool = _setting(
+        "CITYBRAIN_DEBUG", False,
+        "Dash debug mode (never on a wall screen; refused unless HOST is a loopback address).",
+    )
     writer_token: str = _setting(
         "CITYBRAIN_WRITER_TOKEN",
         "",
         "Token that other systems send as `Authorization: Bearer …` to `POST /api/v1/cases`. "
-        "Empty: live ingest is disabled (403).",
+        "Legacy: a `writer` token (`citybrain tokens add NAME --role writer`) does the same and can be "
+        "revoked.",
+    )
+    secret_key: str = _setting(
+        "CITYBRAIN_SECRET_KEY",
+        "",
+        "Key that signs session cookies. Empty: one is generated once into "
+        "`<CITYBRAIN_DATA_DIR>/secret_key` (give every worker the same key).",
+    )
+    session_hours: int = _setting("CITYBRAIN_SESSION_HOURS", 12, "A person's login lasts this long.")
+    display_days: int = _setting(
+        "CITYBRAIN_DISPLAY_DAYS", 365,
+        "A wall screen logged in by its display token link stays logged in this long "
+        "(until the token is revoked).",
+    )
+    login_max_failures: int = _setting(
+        "CITYBRAIN_LOGIN_MAX_FAILURES", 5,
+        "Failed logins for one name or from one address within the window; more attempts get 429.",
+    )
+    login_window_minutes: int = _setting(
+        "CITYBRAIN_LOGIN_WINDOW_MINUTES", 15, "The window for counting failed logins and failed tokens."
+    )
+    token_max_failures: int = _setting(
+        "CITYBRAIN_TOKEN_MAX_FAILURES", 20,
+        "Failed bearer tokens from one address within the window; more requests get 429.",
+    )
+    auth_header: str = _setting(
+        "CITYBRAIN_AUTH_HEADER", "",
+        "Optional SSO: the header a reverse proxy sets to the logged-in user's name (e.g. `X-Remote-User`), "
+        "trusted only from `CITYBRAIN_TRUSTED_PROXIES`. The name must be a user here (role and unit).",
+    )
+    trusted_proxies: str = _setting(
+        "CITYBRAIN_TRUSTED_PROXIES", "",
+        "Comma-separated addresses of reverse proxies whose `X-Forwarded-For`, `X-Forwarded-Proto` and SSO "
+        "header are believed.",
     )
 
     @classmethod

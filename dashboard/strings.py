@@ -104,3 +104,17 @@ def suggestion_text(s: dict, unit_name: str) -> str:
         names = "、".join(s["key_places"][:3]) + ("等" if len(s["key_places"]) > 3 else "")
         parts.append(SUGGESTION_PLACES.format(count=len(s["key_places"]), names=names))
     return SUGGESTION.format(unit=unit_name, radius=int(s["radius_m"]), what=SUGGESTION_AND.join(parts))
+
+# --- login (server-rendered pages, callbacks/auth.py) ---
+LOGIN_TITLE = "登录"
+LOGIN_USER = "用户名"
+LOGIN_PASSWORD = "密码"
+LOGIN_SUBMIT = "登录"
+LOGIN_FAILED = "用户名或密码错误"
+LOGIN_THROTTLED = "登录失败次数过多，请15分钟后再试"
+LOGIN_CSRF = "页面已过期，请重新登录"
+LOGIN_LINK_USED = "登录链接无效或已使用，请用用户名和密码登录"
+LOGOUT_TITLE = "退出登录"
+LOGOUT_SUBMIT = "退出登录"
+LOGOUT = "退出"
+FORBIDDEN = "无权查看：{message}"

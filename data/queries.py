@@ -301,13 +301,16 @@ def member_key_places(members: list[str]):
     )
 
 
-def cases_by_id(conn: Connection, ids, limit: int = 50) -> list[dict]:
-    """The given cases, newest first (a heat cell's list)."""
+def cases_by_id(conn: Connection, ids, limit: int = 50, unit_code: str | None = None) -> list[dict]:
+    """The given cases, newest first (a heat cell's list); only those in ``unit_code`` if given."""
     c = cases.c
+    conditions = [c.id.in_([int(i) for i in ids])]
+    if unit_code is not None:
+        conditions.append(_in_unit(unit_code))
     query = (
         select(c.external_id, c.category, c.subcategory, c.source, c.reported_at, c.status,
                c.grid_code, c.description)
-        .where(c.id.in_([int(i) for i in ids]))
+        .where(*conditions)
         .order_by(c.reported_at.desc(), c.external_id)
         .limit(limit)
     )

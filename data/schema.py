@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     func,
 )
 from sqlalchemy.types import TypeDecorator, UserDefinedType
@@ -210,3 +212,53 @@ FEATURE_TABLES = {
     "cameras": "POINT",
     "key_places": "GEOMETRY",
 }
+
+# --- who is looking (see data/access.py) --------------------------------------------------------
+# No foreign key to ``units``: a demo city regenerated or units re-imported must not be blocked by
+# the people scoped to them; the command line checks the unit when a person or token is added.
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("unit_code", String(32), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("created_at", DateTime, nullable=False, server_default=func.now()),
+    Column("password_changed_at", DateTime, nullable=False, server_default=func.now()),
+)
+
+# Machine tokens: only a SHA-256 of the token is stored (tokens are 256 random bits).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("unit_code", String(32), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False, server_default=func.now()),
+    Column("revoked_at", DateTime),
+)
+
+# Append-only: nothing in the app updates or deletes a row; triggers refuse it in both stores.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("actor", String(80)),
+    Column("address", String(64)),
+    Column("action", String(32), nullable=False),
+    Column("unit_code", String(32)),
+    Column("object", Text),
+    Column("result", String(16), nullable=False),
+    Index("ix_audit_log_action_at", "action", "at"),
+)
+
+APPEND_ONLY_SQLITE = [
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+]

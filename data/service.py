@@ -224,8 +224,9 @@ class CityData:
         return {"records": records,
                 "geojson": collection(list(frame["geometry"]), [{"id": r["id"]} for r in records])}
 
-    def cell_cases(self, ids) -> list[dict]:
-        return self._cached("cell_cases", queries.cases_by_id, ids=tuple(ids))
+    def cell_cases(self, ids, *, unit_code: str | None = None) -> list[dict]:
+        """The given cases (a heat cell's), only those inside ``unit_code`` when it is given."""
+        return self._cached("cell_cases", queries.cases_by_id, ids=tuple(ids), unit_code=unit_code)
 
     def coverage(self, code: str, period: Period) -> dict:
         """Coverage of the unit's children (or of a grid itself): see ``data.coverage``.

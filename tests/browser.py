@@ -34,10 +34,13 @@ def serve(settings) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     from app import create_app
+    from callbacks.auth import QuietRequestHandler
+    from tests.access import grant
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request in the output
     app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    grant(app.server.config["CITYBRAIN_DATA"].store)  # the token the ``page`` fixture sends
+    server = make_server("127.0.0.1", 0, app.server, threaded=True, request_handler=QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="citybrain-test-server", daemon=True)
     thread.start()
     try:
@@ -83,9 +86,24 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    """A fresh 1920×1080 page. Teardown fails the test on any request that leaves this machine
-    (the app must fetch nothing from the internet) and on any JavaScript console error."""
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    """A fresh 1920×1080 page of a city-wide analyst (a real token, ``tests/access.py``, sent as
+    ``Authorization: Bearer`` with every request). Teardown fails the test on any request that
+    leaves this machine (the app must fetch nothing from the internet) and on any JavaScript
+    console error (a Content-Security-Policy violation is one)."""
+    from tests.access import BROWSER_TOKEN
+
+    yield from _watched_page(browser, {"Authorization": f"Bearer {BROWSER_TOKEN}"})
+
+
+@pytest.fixture
+def anonymous_page(browser):
+    """Like ``page``, but nobody is logged in: the login flow and display links start here."""
+    yield from _watched_page(browser, {})
+
+
+def _watched_page(browser, headers: dict):
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai",
+                                  extra_http_headers=headers)
     external: list[str] = []
     errors: list[str] = []
 

@@ -13,7 +13,7 @@ import pytest
 
 from data.demo.generator import Progress, generate
 from data.stores import open_store
-from tests.browser import browser, live_server, page  # noqa: F401
+from tests.browser import anonymous_page, browser, live_server, page  # noqa: F401
 from tests.pgcluster import (  # noqa: F401
     empty_postgis,
     postgis_cluster,
@@ -79,9 +79,13 @@ def demo_client(demo_store):
     """A Flask test client of the app serving ``demo_store``."""
     from app import create_app
     from dashboard.settings import Settings
+    from tests.access import grant
 
     app = create_app(Settings(db=demo_store.engine.url.render_as_string(hide_password=False)))
-    yield app.server.test_client()
+    client = app.server.test_client()
+    # A real analyst token for the whole city (tests/access.py): the API answers nobody else.
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {grant(demo_store)}"
+    yield client
     app.server.config["CITYBRAIN_DATA"].store.engine.dispose()  # leave the template database free
 
 

@@ -8,6 +8,7 @@ import pytest
 from dashboard.domain import Period, local_now
 from dashboard.indicators import INDICATORS
 from data import queries
+from tests.access import login, person
 from tests.conftest import DEMO_END
 
 FROM, TO = "2026-10-22", "2026-11-20"
@@ -33,8 +34,14 @@ def _expected_counts(demo_store, code, by_children=False):
 
 
 def test_healthz(demo_client, demo_store):
-    reply = demo_client.get("/healthz")
-    assert reply.status_code == 200
+    """Anyone (and a monitor without a login) gets the status only; an admin also the details."""
+    anonymous = demo_client.application.test_client()
+    reply = anonymous.get("/healthz")
+    assert reply.status_code == 200 and reply.json == {"status": "ok"}
+    assert demo_client.get("/healthz").json == {"status": "ok"}  # an analyst: no details either
+    person(demo_store, "tests-admin", role="admin")
+    login(anonymous, "tests-admin")
+    reply = anonymous.get("/healthz")
     assert reply.json["status"] == "ok" and reply.json["store"] == demo_store.kind
     assert reply.json["version"]
 

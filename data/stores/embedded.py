@@ -18,7 +18,7 @@ import shapely
 from sqlalchemy import DateTime, Engine, Float, String, create_engine, event, select, text
 from sqlalchemy.ext.compiler import compiles
 
-from data.schema import FEATURE_TABLES, SRID, Geometry, gpkg_blob, metadata, units
+from data.schema import APPEND_ONLY_SQLITE, FEATURE_TABLES, SRID, Geometry, gpkg_blob, metadata, units
 from data.stores.base import Store, raise_query_timeouts
 from data.stores.embedded_spatial import shapely_coverage_facts, shapely_heat_cells
 from geo.assign import assign_points
@@ -150,6 +150,8 @@ class EmbeddedStore(Store):
                 {"srid": SRID, "wkt": _WGS84_WKT},
             )
             metadata.create_all(conn)
+            for ddl in APPEND_ONLY_SQLITE:
+                conn.exec_driver_sql(ddl)
             for table, geometry_type in FEATURE_TABLES.items():
                 conn.execute(
                     text(

@@ -1,0 +1,123 @@
+"""The service as one principal may see it: every screen, callback and API handler asks this.
+
+``ScopedData(data, principal, audit)`` answers what ``CityData`` answers, after the one check
+(``data.access.check``) on the unit each question is about:
+
+- a unit outside the principal's scope (the scope's unit and its descendants) is refused with
+  ``Denied`` (403), whatever the method; an unknown code is refused the same way, so a district
+  user learns nothing about the rest of the city;
+- the scope's unit is the root: ``roots()`` is just it, ``ancestors()`` starts at it, and
+  ``unit()`` of it has no parent (breadcrumb, tour and ``/api/v1/units`` start there);
+- case records (``CASE_METHODS``) reach a principal without the "cases" need (viewer, display)
+  stripped to ``access.PUBLIC_CASE_FIELDS`` (no text, no address, no point: the map at a grid
+  draws no dots); an analyst's or admin's case list is written to the audit trail.
+
+Adding a method to ``CityData``: name it in ``UNIT_METHODS`` (its first argument is a unit code),
+``CASE_METHODS`` (a unit code, and it returns case records) or ``FREE`` (nothing about a unit).
+A method named nowhere is not reachable through the wrapper: it fails loudly, never open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from data.access import Denied, Principal, check, out_of_scope, public_case
+
+# First argument is a unit code; the answer is aggregates (or geometry) of that unit.
+UNIT_METHODS = frozenset({
+    "kpis", "children_kpis", "trend", "categories", "children_geometry", "metric_epsg", "heat",
+    "heat_cells", "coverage", "members", "dispute_counts", "children",
+})
+# First argument is a unit code; the answer is a list of case records.
+CASE_METHODS = frozenset({"recent_cases", "alarms"})
+# Nothing about a unit: passed through.
+FREE = frozenset({"version", "now", "case_points", "coverage_drawing", "timezone", "cache_seconds",
+                  "intervention_seconds"})
+
+
+class ScopedData:
+    """``CityData`` behind the access check for ``principal``. ``audit(action, unit=, object=)``
+    records case lists shown to those allowed to see them."""
+
+    def __init__(self, data, principal: Principal | None,
+                 audit: Callable[..., None] | None = None):
+        check(principal)  # logged in, allowed to read
+        self._data = data
+        self.principal = principal
+        self._audit = audit or (lambda *a, **k: None)
+
+    # --- the check ---
+
+    def chain(self, code: str) -> list[str]:
+        return [u["code"] for u in self._data.ancestors(code)] if isinstance(code, str) else []
+
+    def require(self, code: str, need: str = "read") -> None:
+        """Refuse (``Denied``) unless the principal may ``need`` on unit ``code``."""
+        check(self.principal, self.chain(code), need, city_wide=self.city_wide)
+
+    @property
+    def city_wide(self) -> bool:
+        """Scoped to a root unit (the whole city)."""
+        if "_city_wide" not in self.__dict__:
+            root = self._data.unit(self.principal.unit) if self.principal.unit else None
+            self.__dict__["_city_wide"] = bool(root) and root["parent_code"] is None
+        return self.__dict__["_city_wide"]
+
+    def in_scope(self, code: str) -> bool:
+        try:
+            self.require(code)
+        except Denied:
+            return False
+        return True
+
+    # --- the hierarchy, rooted at the scope ---
+
+    def roots(self) -> list[dict]:
+        root = self._data.unit(self.principal.unit)
+        return [{**root, "parent_code": None}] if root else []
+
+    def unit(self, code: str) -> dict | None:
+        self.require(code)
+        found = self._data.unit(code)
+        return {**found, "parent_code": None} if found and code == self.principal.unit else found
+
+    def ancestors(self, code: str) -> list[dict]:
+        self.require(code)
+        chain = self._data.ancestors(code)
+        codes = [u["code"] for u in chain]
+        return [{**u, "parent_code": None} if u["code"] == self.principal.unit else u
+                for u in chain[codes.index(self.principal.unit):]]
+
+    # --- case records ---
+
+    def cell_cases(self, ids, *, unit_code: str) -> list[dict]:
+        """A heat cell's cases, only those inside ``unit_code`` (checked)."""
+        self.require(unit_code)
+        return self._cases("cell_cases", unit_code, self._data.cell_cases(ids, unit_code=unit_code))
+
+    def _cases(self, name: str, code: str, rows: list[dict]) -> list[dict]:
+        if not self.principal.sees_cases:
+            return [public_case(r) for r in rows]
+        if rows:
+            self._audit("case_list", unit=code, object=f"{name}:{len(rows)}")
+        return rows
+
+    def __getattr__(self, name: str):
+        target = getattr(self._data, name)
+        if name in FREE:
+            return target
+        if name in UNIT_METHODS:
+            def unit_method(code, *args, **kwargs):
+                self.require(code)
+                return target(code, *args, **kwargs)
+            return unit_method
+        if name in CASE_METHODS:
+            def case_method(code, *args, **kwargs):
+                self.require(code)
+                return self._cases(name, code, target(code, *args, **kwargs))
+            return case_method
+        raise AttributeError(f"CityData.{name} is not reachable through ScopedData: name it in "
+                             "UNIT_METHODS, CASE_METHODS or FREE (data/scoped.py)")
+
+
+__all__ = ["ScopedData", "Denied", "out_of_scope"]
