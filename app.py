@@ -16,7 +16,8 @@ from flask_caching import Cache
 
 from callbacks import api, auth, coverage, heat, router, wallscreen
 from dashboard import strings
-from dashboard.settings import Settings, database_url, settings_table
+from dashboard.settings import LOOPBACK, Settings, database_url, mask_logged_urls, mask_url, settings_table
+from data import access_cli
 from data.access import Accounts
 from data.service import CityData
 from data.stores import open_store
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("settings", help="print every setting with its default and meaning")
 
     _add_import_parser(commands)
+    access_cli.add_parsers(commands)
 
     args = parser.parse_args(argv)
     settings = Settings.from_env()
@@ -107,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         return _import(settings, args)
     if args.command == "db":
         return _db_upgrade(database_url(args.db) if args.db else settings.db_url)
+    if args.command in ("users", "tokens", "audit"):
+        store = _open(database_url(args.db) if args.db else settings.db_url)
+        return access_cli.run(Accounts(store.engine), args)
     print(settings_table())
     return 0
 
@@ -134,22 +139,32 @@ def _demo(settings: Settings, args) -> int:
     except ValueError as exc:
         print(f"citybrain demo: {exc}", file=sys.stderr)
         return 2
-    print(f"演示城市已生成：{size.grids:,} 网格，{size.cases:,} 件事件 → {url}", file=sys.stderr)
+    print(f"演示城市已生成：{size.grids:,} 网格，{size.cases:,} 件事件 → {mask_url(url)}", file=sys.stderr)
     return 0
 
 
 def _serve(settings: Settings, args) -> int:
-    if args.demo_if_empty:
-        store = _open(settings.db_url)
-        if store.is_empty():
-            from data.demo.generator import Progress, generate
+    if settings.debug and settings.host not in LOOPBACK:
+        print(f"citybrain serve: 调试模式只能在本机地址运行 debug mode only on a loopback address, "
+              f"not HOST={settings.host}", file=sys.stderr)
+        return 2
+    mask_logged_urls()
+    store = _open(settings.db_url)
+    if args.demo_if_empty and store.is_empty():
+        from data.demo.generator import Progress, generate
 
-            print("首次运行：正在生成演示城市…", file=sys.stderr)
-            generate(store, progress=Progress())
-        store.engine.dispose()
+        print("首次运行：正在生成演示城市…", file=sys.stderr)
+        generate(store, progress=Progress())
+    base = f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
+    first = access_cli.first_run(Accounts(store.engine))
+    store.engine.dispose()
+    if first:
+        print(f"首次运行：已创建管理员 admin，密码 first run: user admin, password {first[0]}\n"
+              f"一次性登录链接 one-time login link:\n    {auth.login_link(base, first[1])}", file=sys.stderr)
     app = create_app(settings)
-    print(f"CityBrain: http://{settings.host}:{settings.port}/", file=sys.stderr)
-    app.run(host=settings.host, port=settings.port, debug=settings.debug)
+    print(f"CityBrain: {base}/", file=sys.stderr)
+    app.run(host=settings.host, port=settings.port, debug=settings.debug,
+            request_handler=auth.QuietRequestHandler)
     return 0
 
 
@@ -218,7 +233,7 @@ def _db_upgrade(url: str) -> int:
     from data.stores import upgrade
 
     upgrade(url)
-    print(f"数据库结构已是最新 schema up to date: {url}", file=sys.stderr)
+    print(f"数据库结构已是最新 schema up to date: {mask_url(url)}", file=sys.stderr)
     return 0
 
 

@@ -197,18 +197,21 @@ def _token_principal(token: str) -> Principal | None:
 
 
 def _bearer_login(token: str):
-    settings = _ext()["settings"]
-    address = client_address()
+    who = _token_principal(token)
+    if who is None:
+        return _token_failed("bearer")
+    g.principal = who
+    return None
+
+
+def _token_failed(actor: str):
+    """A wrong token: 401 and an audit row; past the limit from this address, 429 (no row)."""
+    settings, address = _ext()["settings"], client_address()
     if _accounts().failures(minutes=settings.login_window_minutes, address=address,
                             object="bearer") >= settings.token_max_failures:
         return _error(429, "失败次数过多，请稍后再试 too many failed tokens, try again later")
-    who = _token_principal(token)
-    if who is None:
-        _accounts().audit("login_failed", actor="bearer", address=address, object="bearer",
-                          result="fail")
-        return _error(401, "令牌无效或已吊销 invalid or revoked token")
-    g.principal = who
-    return None
+    _accounts().audit("login_failed", actor=actor, address=address, object="bearer", result="fail")
+    return _error(401, "令牌无效或已吊销 invalid or revoked token")
 
 
 def _sso() -> Principal | None:
@@ -235,7 +238,7 @@ def _from_session() -> Principal | None:
 
 def _start_session(who: Principal, *, hours: float) -> None:
     session.clear()
-    session.permanent = True
+    session.permanent = who.kind == "token"  # a wall screen's cookie outlives the browser; a person's not
     session.update(who=who.name, kind="token" if who.kind == "token" else "user", at=time.time(),
                    exp=time.time() + hours * 3600, csrf=new_secret())
 
@@ -245,9 +248,8 @@ def _display_link(token: str):
     same page without the token in the URL."""
     who = _accounts().token(token)
     if who is None or who.role != "display":
-        _accounts().audit("login_failed", actor="display-link", address=client_address(),
-                          object="bearer", result="fail")
-        return _unauthenticated()
+        failed = _token_failed("display-link")
+        return failed if failed.status_code == 429 else _unauthenticated()
     _start_session(who, hours=_ext()["settings"].display_days * 24)
     g.principal = who
     audit("login", unit=who.unit, object="display-link")
@@ -339,7 +341,7 @@ def login():
 
 def _one_time_login(token: str):
     once = _accounts().token(token, once=True)
-    who = once and _accounts().user(once.name.removeprefix("once:"))
+    who = once and _accounts().user(once.name.split(":")[1])  # named once:<user>:<random>
     if who is None:
         _accounts().audit("login_failed", actor="login-link", address=client_address(),
                           object="bearer", result="fail")

@@ -6,7 +6,9 @@ and a test fails when the two drift apart.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -144,6 +146,39 @@ def database_url(db: str) -> str:
     if "://" in db:
         return db
     return f"sqlite:///{Path(db).expanduser().resolve()}"
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)\S*@")  # to the last @: over, never under
+
+
+_URL_SECRET = re.compile(r"(?P<head>[?&](?:token|once)=)[^&\s\"']+")
+
+
+def mask_url(text: str) -> str:
+    """``text`` with every password in a URL (``scheme://user:password@host``) and every login
+    token in a query (``?token=…``, ``?once=…``) replaced by ***."""
+    return _URL_SECRET.sub(r"\g<head>***", _URL_PASSWORD.sub(r"\g<head>***@", str(text)))
+
+
+class _MaskingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_url(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def mask_logged_urls() -> None:
+    """Mask database passwords in every log line: a filter on the root logger's handlers (a
+    default one is set up when there is none)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for handler in root.handlers:
+        if not any(isinstance(f, _MaskingFilter) for f in handler.filters):
+            handler.addFilter(_MaskingFilter())
 
 
 def _parse(type_name: str, raw: str, env: str):

@@ -194,7 +194,7 @@ class Accounts:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(query)]
 
-    def _require_unit(self, code: str) -> None:
+    def require_unit(self, code: str) -> None:
         with self.engine.connect() as conn:
             if conn.execute(select(units.c.code).where(units.c.code == code)).first() is None:
                 raise ValueError(f"未找到单元 unit not found: {code}")
@@ -215,7 +215,7 @@ class Accounts:
             raise ValueError(f"未知角色 unknown role {role!r}; one of {', '.join(ROLES)}")
         if not name or len(name) > 64:
             raise ValueError("用户名应为 1 到 64 个字符 name must be 1 to 64 characters")
-        self._require_unit(unit)
+        self.require_unit(unit)
         with self.engine.begin() as conn:
             if conn.execute(select(users.c.name).where(users.c.name == name)).first():
                 raise ValueError(f"用户已存在 user exists: {name}")
@@ -272,7 +272,7 @@ class Accounts:
             raise ValueError(f"未知令牌角色 unknown token role {role!r}; one of {', '.join(TOKEN_ROLES)}")
         if not name or len(name) > 64:
             raise ValueError("令牌名应为 1 到 64 个字符 name must be 1 to 64 characters")
-        self._require_unit(unit)
+        self.require_unit(unit)
         token = new_secret()
         with self.engine.begin() as conn:
             if conn.execute(select(api_tokens.c.name).where(api_tokens.c.name == name)).first():

@@ -25,8 +25,9 @@ def shell() -> html.Div:
 def nav(current: str, query: str) -> list:
     """Links to the views, each keeping the unit, period and filters (``query``)."""
     return [
-        dcc.Link(label, href=path + query, className="nav-link current" if path == current else "nav-link")
-        for path, label in strings.NAV.items()
+        *(dcc.Link(label, href=path + query, className="nav-link current" if path == current else "nav-link")
+          for path, label in strings.NAV.items()),
+        html.A(strings.LOGOUT, href="/logout", className="nav-link logout"),  # a page of its own
     ]
 
 
