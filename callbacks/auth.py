@@ -163,16 +163,19 @@ def _guard():
         return None
     bearer = _bearer()
     if bearer is not None:
-        return _bearer_login(bearer)
-    who = _sso() or _from_session()
-    if who is None and request.method == "GET" and request.args.get("token"):
-        return _display_link(request.args["token"])
-    if who is None:
-        return _unauthenticated()
-    g.principal = who
-    if request.method in UNSAFE and not _csrf_ok(request.headers.get(CSRF_HEADER)):
-        return _error(403, "缺少或错误的 CSRF 令牌 missing or wrong CSRF token")
-    if not who.may("read") and not request.path.startswith("/api/"):
+        refused = _bearer_login(bearer)
+        if refused is not None:
+            return refused
+    else:
+        who = _sso() or _from_session()
+        if who is None and request.method == "GET" and request.args.get("token"):
+            return _display_link(request.args["token"])
+        if who is None:
+            return _unauthenticated()
+        g.principal = who
+        if request.method in UNSAFE and not _csrf_ok(request.headers.get(CSRF_HEADER)):
+            return _error(403, "缺少或错误的 CSRF 令牌 missing or wrong CSRF token")
+    if not g.principal.may("read") and not request.path.startswith("/api/"):
         return _error(403, "当前角色无此权限 your role does not allow this")
     return None
 
