@@ -233,7 +233,7 @@ def _from_session() -> Principal | None:
     if not who or exp < time.time():
         return None
     if kind == "user":
-        return _accounts().user(who, logged_in_at=session.get("at"))
+        return _accounts().user(who, stamp=session.get("pw", ""))
     if kind == "token":
         return _accounts().token_named(who)
     return None
@@ -244,6 +244,8 @@ def _start_session(who: Principal, *, hours: float) -> None:
     session.permanent = who.kind == "token"  # a wall screen's cookie outlives the browser; a person's not
     session.update(who=who.name, kind="token" if who.kind == "token" else "user", at=time.time(),
                    exp=time.time() + hours * 3600, csrf=new_secret())
+    if who.kind != "token":
+        session["pw"] = _accounts().password_stamp(who.name)  # a new password ends this session
 
 
 def _display_link(token: str):

@@ -254,15 +254,19 @@ class Accounts:
             return None
         return Principal(row["name"], row["role"], row["unit_code"], "user")
 
-    def user(self, name: str, *, logged_in_at: float | None = None, kind: str = "user") -> Principal | None:
-        """The enabled person ``name``; None when disabled, unknown, or (``logged_in_at``, a
-        timestamp) when the password changed after that login."""
+    def user(self, name: str, *, stamp: str | None = None, kind: str = "user") -> Principal | None:
+        """The enabled person ``name``; None when disabled, unknown, or when the password changed
+        since ``stamp`` (``password_stamp`` at login: a new password ends every session)."""
         row = self._user_row(name)
         if row is None or row["disabled"]:
             return None
-        if logged_in_at is not None and row["password_changed_at"].timestamp() > logged_in_at + 1:
+        if stamp is not None and str(row["password_changed_at"]) != stamp:
             return None
         return Principal(row["name"], row["role"], row["unit_code"], kind)
+
+    def password_stamp(self, name: str) -> str | None:
+        row = self._user_row(name)
+        return str(row["password_changed_at"]) if row else None
 
     # --- tokens ---
 
