@@ -13,9 +13,10 @@ from pathlib import Path
 
 import dash
 from flask_caching import Cache
+from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks import api, auth, coverage, heat, router, wallscreen
-from dashboard import strings
+from dashboard import limits, strings
 from dashboard.settings import LOOPBACK, Settings, database_url, mask_logged_urls, mask_url, settings_table
 from data import access_cli
 from data.access import Accounts
@@ -28,6 +29,7 @@ ASSETS = Path(__file__).resolve().parent / "dashboard" / "assets"
 def create_app(settings: Settings | None = None) -> dash.Dash:
     """The Dash app for ``settings`` (default: from the environment)."""
     settings = settings or Settings.from_env()
+    limits.configure(settings)  # the bounds every input is checked against (README "Limits")
     store = open_store(settings.db_url, query_timeout=settings.query_timeout_seconds)
     if store.kind == "embedded":
         store.create_schema()
@@ -39,7 +41,6 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         update_title=None,
         compress=False,
     )
-    app.server.json.ensure_ascii = False  # the API answers in readable Chinese
     cache = Cache(app.server, config=_cache_config(settings))
     data = CityData(store, cache, intervention_minutes=settings.intervention_minutes,
                     timezone=settings.timezone, cache_seconds=settings.cache_seconds)
@@ -223,6 +224,11 @@ def _import(settings: Settings, args) -> int:
     except (ValueError, OSError) as exc:
         print(f"citybrain import: {exc}", file=sys.stderr)
         return 2
+    except SQLAlchemyError as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        print(f"citybrain import: 数据库错误，未写入 database error, nothing written: {first}",
+              file=sys.stderr)
+        return 3
     for problem in report.warnings[:20]:
         print(problem, file=sys.stderr)
     print(report.summary())

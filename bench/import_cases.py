@@ -70,7 +70,7 @@ def run(url: str, store_kind: str, units_path: Path, cases_path: Path, rows: int
     store.create_schema()
     if not store.is_empty():
         raise SystemExit(f"{url}: the store must be empty")
-    quiet = ImportOptions()
+    quiet = ImportOptions(crs="4326")
     run_import(store, "units", units_path, quiet)
     started = time.perf_counter()
     report = run_import(store, "cases", cases_path, quiet)

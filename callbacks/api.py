@@ -12,26 +12,82 @@ against its role; handlers get the service through ``_data()``, already scoped t
 from __future__ import annotations
 
 import gzip
+import json
+import math
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
+from flask.json.provider import DefaultJSONProvider
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from callbacks import auth
-from dashboard import strings
+from callbacks.throttle import expensive
+from dashboard import limits, strings
 from dashboard.indicators import INDICATORS, MAP_METRICS
+from dashboard.limits import TooBusy
 from dashboard.viewstate import CELL_KINDS, BadRequest, Period, ViewState
-from data.ingest.importer import ImportRejected, ingest_cases
+from data.ingest.importer import ImportRejected
 from data.scoped import ScopedData
-from data.service import CityData, QueryTimeout, StoreUnavailable
+from data.service import CityData, QueryTimeout, StoreReplaced, StoreUnavailable
 from geo.cells import size_for_bounds
 from geo.geojson import dumps
 
 api = Blueprint("citybrain_api", __name__)
 api.before_request(auth.api_guard)
+RETRY_AFTER_SECONDS = 5
+
+
+class NullJSONProvider(DefaultJSONProvider):
+    """The app's one JSON encoder: a missing number (NaN, ±inf, pandas NA) is ``null``, never the
+    ``NaN`` that ``JSON.parse`` refuses; NumPy numbers are plain numbers; Chinese stays readable."""
+
+    ensure_ascii = False
+
+    def dumps(self, obj, **kwargs):
+        kwargs.setdefault("ensure_ascii", self.ensure_ascii)
+        kwargs.setdefault("sort_keys", self.sort_keys)
+        kwargs.setdefault("default", self.default)
+        try:  # the fast path: most answers hold no NaN and no NumPy scalar
+            return json.dumps(obj, allow_nan=False, **kwargs)
+        except (ValueError, TypeError):
+            return json.dumps(json_safe(obj), allow_nan=False, **kwargs)
+
+
+def json_safe(obj):
+    """``obj`` with every non-finite float (and NumPy scalar) replaced for strict JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
+        return json_safe(obj.item())  # NumPy scalar
+    if obj is not None and type(obj).__name__ in ("NAType", "NaTType"):
+        return None
+    return obj
 
 
 def register(app, data: CityData, *, writer_token: str = "") -> None:
-    app.server.extensions["citybrain"] = {"data": data, "writer_token": writer_token}
-    app.server.register_blueprint(api)
+    server = app.server
+    server.extensions["citybrain"] = {"data": data, "writer_token": writer_token}
+    server.json = NullJSONProvider(server)
+    server.config["MAX_CONTENT_LENGTH"] = limits.current().max_body_bytes
+    # App-wide, so other blueprints (exports) answer the same way.
+    server.register_error_handler(TooBusy, _too_busy)
+    server.register_error_handler(RequestEntityTooLarge, _too_large)
+    server.register_blueprint(api)
+
+
+def _too_busy(exc):
+    response = _error(429, str(exc))
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def _too_large(_exc):
+    return _error(413, f"请求体过大 request body too large (limit {limits.current().max_body_bytes:,} "
+                       "bytes, CITYBRAIN_MAX_BODY_BYTES)")
 
 
 def _data() -> ScopedData:
@@ -46,7 +102,11 @@ def _bad_request(exc):
 
 @api.errorhandler(StoreUnavailable)
 def _unavailable(exc):
-    return _error(503, "数据库暂时无法访问 store unavailable")
+    if isinstance(exc, StoreReplaced):
+        return _error(503, f"{strings.STORE_REPLACED} store replaced: {exc}")
+    response = _error(503, "数据库暂时无法访问 store unavailable, retry later")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 @api.errorhandler(QueryTimeout)
@@ -57,14 +117,23 @@ def _timeout(exc):
 @api.get("/healthz")
 @auth.needs(None)
 def healthz():
-    """``{"status": "ok"}`` (or "degraded", 503); the store and data version only for an admin."""
+    """``{"status": "ok"}``, or "degraded" (503) when the store cannot be reached or its embedded
+    file was replaced while served (writes are then refused until a restart); the store, the data
+    version and the problem's details only for an admin."""
     data = current_app.extensions["citybrain"]["data"]
     try:
         version = data.version(fresh=True)
     except StoreUnavailable:
-        return jsonify(status="degraded"), 503
+        version = None
     who = auth.principal()
-    if who is not None and who.may("admin"):
+    admin = who is not None and who.may("admin")
+    if data.store_problem:
+        problem = data.store_problem if admin else "数据文件在运行中被替换或损坏 store file replaced or damaged; restart"
+        details = {"store": data.store.kind, "version": version} if admin else {}
+        return jsonify(status="degraded", problem=problem, writes="refused until restart", **details), 503
+    if version is None:
+        return jsonify(status="degraded"), 503
+    if admin:
         return jsonify(status="ok", store=data.store.kind, version=version)
     return jsonify(status="ok")
 
@@ -127,50 +196,104 @@ def ingest():
     ``external_id``; needs a writer token (``Authorization: Bearer …``: a ``writer`` token or the
     legacy ``CITYBRAIN_WRITER_TOKEN``)."""
     data = current_app.extensions["citybrain"]["data"]
-    body = request.get_json(silent=True)
-    if body is None:
-        raise BadRequest("请求体应为 JSON body must be JSON (Content-Type: application/json)")
-    records = body.get("cases", body) if isinstance(body, dict) else body
-    records = [records] if isinstance(records, dict) else records
-    options = body if isinstance(body, dict) and "cases" in body else {}
+    if data.check_store():
+        raise StoreReplaced(data.store_problem)
+    records, options = _ingest_body()
     partial = _flag(request.args.get("partial", options.get("partial", False)))
+    crs = options.get("crs")
+    if crs is not None and (isinstance(crs, bool) or not isinstance(crs, str | int)):
+        raise BadRequest(f"参数 crs 应为文本 crs must be text such as \"gcj02\" or \"EPSG:4547\", "
+                         f"got {crs!r}")
     try:
-        report = ingest_cases(data.store, records, partial=partial, crs=options.get("crs"),
-                              timezone=data.timezone, actor="api")
+        report = data.ingest_cases(records, partial=partial, crs=crs, actor="api")
     except ImportRejected as exc:
         return jsonify(error="校验未通过，未写入任何数据 validation failed, nothing stored",
                        **exc.report.as_dict()), 400
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
-    data.version(fresh=True)  # the next screen tick sees the change
     auth.audit("ingest", object=f"inserted={report.result.inserted} updated={report.result.updated}")
     status = 201 if report.result.inserted else 200
     return jsonify(report.as_dict()), status
 
 
+def _ingest_body() -> tuple[list, dict]:
+    """The posted cases and the batch's options, or a ``BadRequest`` naming what is wrong."""
+    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413
+    try:
+        body = json.loads(raw)
+    except RecursionError:
+        raise BadRequest(f"body 嵌套过深 JSON nested deeper than {limits.current().max_json_depth} "
+                         "levels") from None
+    except ValueError:
+        raise BadRequest("请求体应为 JSON body must be JSON (Content-Type: application/json)") from None
+    limits.json_depth(body)
+    records = body.get("cases", body) if isinstance(body, dict) else body
+    records = [records] if isinstance(records, dict) else records
+    options = body if isinstance(body, dict) and "cases" in body else {}
+    if not isinstance(records, list):
+        raise BadRequest("cases 应为事件对象的数组 cases must be a case object or a list of them")
+    most = limits.current().max_batch
+    if len(records) > most:
+        raise BadRequest(f"一次最多 {most} 件 too many cases in one request ({len(records):,} > {most}, "
+                         "CITYBRAIN_MAX_BATCH); send several batches")
+    if not records:
+        raise BadRequest("cases 为空 no cases in the body")
+    return records, options
+
+
 @api.get("/api/v1/units/<code>/heat")
+@expensive
 def heat(code):
-    """Disputes per hexagon or square cell (metres in the unit's UTM zone), with counts."""
+    """Disputes per hexagon or square cell (metres in the unit's UTM zone), with counts. A size
+    finer than the unit's area allows (``CITYBRAIN_MAX_HEAT_CELLS``) is raised, and the answer
+    says so; the answer is built once per question and data version and served as cached bytes."""
     data = _data()
     found = _unit_or_404(data, code)
     state = _view_state(data)
     period = state.period(data.now().date())
     cell = request.args.get("cell") or "hex"
     if cell not in CELL_KINDS:
-        raise BadRequest(f"未知网格形状 cell={cell!r}，可选：{', '.join(CELL_KINDS)}")
-    size = _cell_size(request.args.get("size"), data, code)
-    cells = data.heat_cells(code, period, state.heat, cell=cell, size=size)
-    return jsonify(
-        unit=_unit_json(found), period=_period_json(period), cell=cell, size_m=size,
-        crs=f"EPSG:{data.metric_epsg(code)}", filters=state.heat.query(),
-        total=sum(c["count"] for c in cells["records"]),
-        cells=[{"i": r["i"], "j": r["j"], "count": r["count"], "lon": r["lon"], "lat": r["lat"],
-                "geometry": f["geometry"]}
-               for r, f in zip(cells["records"], cells["geojson"]["features"], strict=True)],
-    )
+        shown = limits.param_text(cell, "cell")
+        raise BadRequest(f"未知网格形状 cell={shown!r}，可选：{', '.join(CELL_KINDS)}")
+    asked = _cell_size(request.args.get("size"), data, code)
+    size, raised = data.heat_size(code, cell, asked)
+
+    def build() -> bytes:
+        # Only the finished answer is kept (gzipped): a new size costs ~0.3 MB of cache, not 10.
+        cells = data.heat_cells(code, period, state.heat, cell=cell, size=size, cache=False)
+        answer = {
+            "unit": _unit_json(found), "period": _period_json(period), "cell": cell, "size_m": size,
+            "crs": f"EPSG:{data.metric_epsg(code)}", "filters": state.heat.query(),
+            "total": sum(c["count"] for c in cells["records"]),
+            "cells": [{"i": r["i"], "j": r["j"], "count": r["count"], "lon": r["lon"], "lat": r["lat"],
+                       "geometry": f["geometry"]}
+                      for r, f in zip(cells["records"], cells["geojson"]["features"], strict=True)],
+        }
+        if raised:
+            answer["size_requested"] = asked
+            answer["size_note"] = (f"size={asked} 对该单元过细，已放大到 {size} 米 raised to {size} m: "
+                                   "at most "
+                                   f"{limits.current().max_heat_cells:,} cells per unit")
+        return current_app.json.dumps(answer).encode()
+
+    body = data.cached_answer("heat_api", build, code=code, first=period.first, last=period.last,
+                              heat=state.heat, cell=cell, size=size, asked=asked)
+    return _bytes_response(body, "application/json")
+
+
+def _bytes_response(gzipped: bytes, mimetype: str) -> Response:
+    """A cached gzipped answer, sent as is to clients that take gzip, else unpacked."""
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = Response(gzipped, mimetype=mimetype)
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(gzip.decompress(gzipped), mimetype=mimetype)
+    response.headers["Vary"] = "Accept-Encoding"
+    return response
 
 
 @api.get("/api/v1/units/<code>/coverage")
+@expensive
 def coverage(code):
     """Camera coverage of each child: covered share, blind area, uncovered key places, online
     rate, cases in blind spots; and where one more camera would help most."""
@@ -219,7 +342,7 @@ def _error(status: int, message: str):
 
 
 def _unit_or_404(data: CityData, code: str) -> dict:
-    found = data.unit(code)
+    found = data.unit(limits.unit_code(code, "code"))
     if found is None:
         abort(_error(404, f"未找到单元 unit not found: {code}"))
     return found
@@ -241,16 +364,13 @@ def _view_state(data: CityData) -> ViewState:
     return ViewState.from_query(request.query_string.decode())
 
 
-def _cell_size(text: str | None, data: CityData, code: str) -> int:
+def _cell_size(text: str | None, data: CityData, code: str) -> int | float:
     if not text:
         return size_for_bounds(data.children_geometry(code).bounds)
-    try:
-        size = float(text)
-    except ValueError:
-        size = float("nan")
-    if not 10 <= size <= 10_000:
-        raise BadRequest(f"格边长 size={text!r} 应为 10 到 10000 之间的米数")
-    return int(size) if size == int(size) else size
+    bound = limits.current()
+    size = limits.ascii_number(text, "size", minimum=bound.min_cell_m, maximum=bound.max_cell_m,
+                               what="格边长米数 cell edge in metres")
+    return int(size) if size.is_integer() else size
 
 
 def _coverage_json(row: dict) -> dict:

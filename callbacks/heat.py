@@ -11,7 +11,7 @@ from dash.exceptions import PreventUpdate
 
 from callbacks import wiring
 from dashboard import ids, strings
-from dashboard.viewstate import Filters, HeatFilters, ViewState
+from dashboard.viewstate import BadRequest, Filters, HeatFilters, ViewState
 from data.service import CityData, StoreUnavailable
 from geo.cells import size_for_zoom
 from geo.viewport import fit_bounds
@@ -59,6 +59,8 @@ def register(app, data: CityData, settings) -> None:
         url_changed = any(t.startswith(ids.HEAT_URL + ".") for t in ctx.triggered_prop_ids)
         zoomed_only = ctx.triggered_id == ids.HEAT_MAP and not url_changed
         size = cell_size(vm, relayout if zoomed_only else None, drawn)
+        if zoomed_only and data.heat_size(vm["code"], vm["state"].cell, size)[0] == drawn.get("size"):
+            raise PreventUpdate  # zoomed in past what the unit's area allows: the same cells
         return panels(data, vm, size=size, style=style)
 
     wiring.register_view(app, data, VIEW, panels=PANELS, render=render,
@@ -84,11 +86,12 @@ def cell_size(vm: dict, relayout: dict | None, drawn: dict | None) -> int:
     lat = (bounds[1] + bounds[3]) / 2
     if relayout is None:
         return size_for_zoom(fit_bounds(bounds)["zoom"], lat)
-    zoom = relayout.get("map.zoom")
-    if zoom is None or not drawn or drawn.get("search") != vm["state"].to_query():
-        raise PreventUpdate
+    zoom = relayout.get("map.zoom") if isinstance(relayout, dict) else None
+    if (isinstance(zoom, bool) or not isinstance(zoom, int | float) or not 0 <= zoom <= 24
+            or not isinstance(drawn, dict) or drawn.get("search") != vm["state"].to_query()):
+        raise PreventUpdate  # no zoom, or not a zoom MapLibre could send
     size = size_for_zoom(zoom, lat)
-    if size == drawn["size"]:
+    if size == drawn.get("size"):
         raise PreventUpdate
     return size
 
@@ -96,6 +99,7 @@ def cell_size(vm: dict, relayout: dict | None, drawn: dict | None) -> int:
 def panels(data: CityData, vm: dict, *, size: int, style: dict) -> dict:
     """The heat view's panels: KPI tiles, the map of cells or density, the members ranked."""
     state, code, period = vm["state"], vm["code"], vm["period"]
+    size, _ = data.heat_size(code, state.cell, size)  # no finer than the unit's area allows
     cells = data.heat_cells(code, period, state.heat, cell=state.cell, size=size)
     counts = data.dispute_counts(code, period, state.heat)
     figure = heat.heat_map(
@@ -123,19 +127,21 @@ def panels(data: CityData, vm: dict, *, size: int, style: dict) -> dict:
 def cell_cases(data: CityData, click, search, drawn) -> dict:
     """A click on a cell (trace ``heat.CELLS``) lists its disputes; anything else sends nothing."""
     point = ((click or {}).get("points") or [{}])[0]
-    if point.get("curveNumber") != heat.CELLS or not drawn:
+    if point.get("curveNumber") != heat.CELLS or not isinstance(drawn, dict):
         raise PreventUpdate
     try:
         vm = wiring.resolve(data, search)
         if vm.get("error"):
             raise PreventUpdate
         state = vm["state"]
-        cells = data.heat(vm["code"], vm["period"], state.heat, cell=state.cell, size=drawn["size"])
+        # The size comes back from the browser: checked and clamped like the API's ``size``.
+        size, _ = data.heat_size(vm["code"], state.cell, drawn.get("size"))
+        cells = data.heat(vm["code"], vm["period"], state.heat, cell=state.cell, size=size)
         found = cells[(cells.i.astype(str) + "_" + cells.j.astype(str)) == point.get("location")]
         if found.empty:
             raise PreventUpdate
         row = found.iloc[0]
         return {"title": strings.CELL_LIST_TITLE.format(count=f"{int(row['count']):,}"),
                 "cases": heat.cell_cases(data.cell_cases(row["ids"], unit_code=vm["code"]))}
-    except StoreUnavailable:
+    except (StoreUnavailable, BadRequest):
         raise PreventUpdate from None

@@ -77,8 +77,10 @@ def refresh_check(data: CityData, known, stale_hidden, last_good) -> dict:
     try:
         version = data.version(fresh=True)
     except StoreUnavailable:
-        return {"version": no_update, "stale": strings.STALE.format(time=last_good or "—"),
-                "stale_hidden": False}
+        text = strings.STORE_REPLACED if data.store_problem else strings.STALE.format(time=last_good or "—")
+        return {"version": no_update, "stale": text, "stale_hidden": False}
+    if data.store_problem:  # the file was replaced while served: say so until a restart
+        return {"version": version, "stale": strings.STORE_REPLACED, "stale_hidden": False}
     if version == known and stale_hidden is not False:
         raise PreventUpdate  # nothing changed: send nothing
     return {"version": version, "stale": "", "stale_hidden": True}

@@ -20,13 +20,14 @@ from dash import Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import strings
+from dashboard.domain import parse_date
 from dashboard.ids import ViewIds
 from dashboard.viewstate import BadRequest, ViewState
 from data.access import Denied
 from data.service import CityData, QueryTimeout, StoreUnavailable
 from layouts import shell
 
-MIN_TOUR_SECONDS = 5
+MIN_TOUR_SECONDS = 5  # dashboard.limits holds the bounds; this is the timer's floor
 
 
 def _no_controls(_state: ViewState) -> dict:
@@ -91,11 +92,14 @@ def render_view(data: CityData, spec: ViewSpec, render, outputs: Mapping, search
     except QueryTimeout:
         return answer | {"error": strings.QUERY_TIMEOUT, "error_hidden": False}
     except StoreUnavailable:
+        if data.store_problem:
+            return answer | {"error": strings.STORE_REPLACED, "error_hidden": False}
         raise PreventUpdate from None  # keep the last good screen; the stale notice says why
     except Denied as exc:
         return answer | {"error": strings.FORBIDDEN.format(message=exc), "error_hidden": False}
-    return answer | {"breadcrumb": shell.breadcrumb(vm["chain"], vm["href"]), "error": "",
-                     "error_hidden": True} | panels
+    notice = strings.STORE_REPLACED if data.store_problem else ""
+    return answer | {"breadcrumb": shell.breadcrumb(vm["chain"], vm["href"]), "error": notice,
+                     "error_hidden": not notice} | panels
 
 
 def resolve(data: CityData, search) -> dict:
@@ -153,7 +157,11 @@ def sync_view(spec: ViewSpec, trigger, values: dict, *, today: date, unit_exists
         new = drilled(values.get("click"), state, unit_exists, spec.drill_trace)
         return answer | {"search": new.to_query()}
     if trigger in (spec.ids.period, spec.ids.dates):
-        new = with_period(state, values.get("period"), values.get("start"), values.get("end"), today=today)
+        try:
+            new = with_period(state, values.get("period"), values.get("start"), values.get("end"),
+                              today=today)
+        except BadRequest:
+            raise PreventUpdate from None  # a date the picker cannot mean (year 0001, 9999)
         return answer | {"search": new.to_query()} | period_values(new, today)
     try:
         new = spec.from_controls(state, {key: values.get(key) for key in spec.controls})
@@ -173,8 +181,8 @@ def parse_state(search) -> ViewState:
 def with_period(state: ViewState, period, start, end, *, today: date) -> ViewState:
     """The state after the period radio or the date range changed."""
     if period == "custom":
-        first = date.fromisoformat(start[:10]) if start else today - timedelta(days=29)
-        last = date.fromisoformat(end[:10]) if end else today
+        first = parse_date(str(start)[:10], "from") if start else today - timedelta(days=29)
+        last = parse_date(str(end)[:10], "to") if end else today
         return state.with_(period_key="custom", first=min(first, last), last=max(first, last))
     return state.with_(period_key=period, first=None, last=None)
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dashboard import vocab
+from dashboard import limits, vocab
+from dashboard.limits import BadRequest
 
 PERIOD_KEYS = ("today", "7d", "30d", "year", "custom")
 DEFAULT_PERIOD = "30d"
 
 
-class BadRequest(ValueError):
-    """Input a person typed or linked that cannot be understood; the message says which part."""
+__all__ = ["BadRequest", "Filters", "HeatFilters", "Period", "local_now", "parse_date", "split_values"]
 
 
 def local_now(tz: str = "Asia/Shanghai") -> datetime:
@@ -27,10 +27,15 @@ def local_now(tz: str = "Asia/Shanghai") -> datetime:
 
 
 def parse_date(text: str, name: str) -> date:
+    """``YYYY-MM-DD`` with ASCII digits, inside the configured years (``dashboard.limits``)."""
+    raw = limits.param_text(text, name) if isinstance(text, str) else text
     try:
-        return date.fromisoformat(text)
+        if not (isinstance(raw, str) and raw.isascii() and len(raw) == 10):
+            raise ValueError
+        day = date.fromisoformat(raw)
     except (TypeError, ValueError):
         raise BadRequest(f"参数 {name}={text!r} 不是有效日期，应为 YYYY-MM-DD") from None
+    return limits.check_year(day, name)
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,8 @@ class Period:
         if key == "custom":
             if not first or not last:
                 raise BadRequest("自定义时段需要同时给出 from 和 to")
-            first = first if isinstance(first, date) else parse_date(first, "from")
-            last = last if isinstance(last, date) else parse_date(last, "to")
+            first = limits.check_year(first, "from") if isinstance(first, date) else parse_date(first, "from")
+            last = limits.check_year(last, "to") if isinstance(last, date) else parse_date(last, "to")
             if last < first:
                 raise BadRequest(f"结束日期 {last} 早于开始日期 {first}")
             return cls(key, first, last)
@@ -139,12 +144,15 @@ class HeatFilters:
     def from_args(cls, q: dict) -> HeatFilters:
         hours = None
         if q.get("hour"):
-            first, _, last = q["hour"].partition("-")
-            if not first.isdigit() or not (last or first).isdigit():
-                raise BadRequest(f"时段 hour={q['hour']!r} 应为 8-18 这样的小时范围")
-            hours = (int(first), int(last or first))
-        return cls(split_values(q.get("subcategory")), split_values(q.get("source")),
-                   split_values(q.get("status")), hours)
+            first, _, last = limits.param_text(q["hour"], "hour").partition("-")
+            try:
+                hours = (limits.ascii_int(first, "hour", minimum=0, maximum=23),
+                         limits.ascii_int(last or first, "hour", minimum=0, maximum=23))
+            except BadRequest:
+                raise BadRequest(f"时段 hour={q['hour']!r} 应为 8-18 这样的小时范围 "
+                                 "(0–23, ASCII digits)") from None
+        return cls(split_values(q.get("subcategory"), "subcategory"), split_values(q.get("source"), "source"),
+                   split_values(q.get("status"), "status"), hours)
 
     def query(self) -> dict:
         q = {}
@@ -157,6 +165,7 @@ class HeatFilters:
         return q
 
 
-def split_values(value: str | None) -> tuple[str, ...]:
-    """``"a,b,"`` as ``("a", "b")``: a comma-separated parameter, empty parts dropped."""
-    return tuple(v for v in (value or "").split(",") if v)
+def split_values(value: str | None, name: str = "parameter") -> tuple[str, ...]:
+    """``"a,b,"`` as ``("a", "b")``: a comma-separated parameter, empty parts dropped (bounded in
+    length and count, see ``dashboard.limits``)."""
+    return limits.values(value, name)

@@ -122,6 +122,34 @@ class Settings:
         "header are believed.",
     )
 
+    # --- limits (see README "Limits"; checked in dashboard/limits.py) ---------------------------
+    max_body_bytes: int = _setting(
+        "CITYBRAIN_MAX_BODY_BYTES", 5_000_000,
+        "Largest request body accepted (bytes); a larger one answers 413 (Flask `MAX_CONTENT_LENGTH`).",
+    )
+    max_batch: int = _setting(
+        "CITYBRAIN_MAX_BATCH", 1000, "Most cases one `POST /api/v1/cases` may carry."
+    )
+    max_description_chars: int = _setting(
+        "CITYBRAIN_MAX_DESCRIPTION_CHARS", 2000,
+        "Longest case `description` accepted by ingest and import (characters).",
+    )
+    max_heat_cells: int = _setting(
+        "CITYBRAIN_MAX_HEAT_CELLS", 20_000,
+        "Most heat cells one unit may be cut into: a smaller cell size is raised to what the unit's "
+        "area allows.",
+    )
+    max_tour_seconds: int = _setting(
+        "CITYBRAIN_MAX_TOUR_SECONDS", 3600, "Longest tour (轮播) interval, in seconds (the shortest is 5)."
+    )
+    min_year: int = _setting("CITYBRAIN_MIN_YEAR", 2000, "Earliest year a date or case time may have.")
+    max_year: int = _setting("CITYBRAIN_MAX_YEAR", 2100, "Latest year a date or case time may have.")
+    expensive_per_client: int = _setting(
+        "CITYBRAIN_EXPENSIVE_PER_CLIENT", 2,
+        "Requests to expensive endpoints (heat, coverage, exports) one client may have running at "
+        "once; more answer 429.",
+    )
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
         """Read every setting from ``environ`` (default ``os.environ``); ``overrides`` win."""

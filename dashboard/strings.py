@@ -37,6 +37,7 @@ BAD_VIEW = "链接参数有误：{message}"
 NO_DATA = "数据库中还没有行政区划数据。请先运行 citybrain demo 生成演示城市，或导入本地数据。"
 SERVER_ERROR = "服务暂时不可用，请稍后重试"
 QUERY_TIMEOUT = "查询超时：数据量过大或数据库繁忙，请缩小时段或范围后重试"
+STORE_REPLACED = "数据文件在运行中被替换或损坏：已停止接收写入，请重启服务。"
 
 MAP_HOVER_VALUE = "{label}：{value}"
 CLICK_TO_DRILL = "点击下钻"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from urllib.parse import parse_qs, urlencode
 
+from dashboard import limits
 from dashboard.domain import (
     CELL_KINDS,
     DEFAULT_PERIOD,
@@ -23,6 +24,8 @@ from dashboard.domain import (
     split_values,
 )
 from dashboard.indicators import DEFAULT_METRIC, MAP_METRICS
+
+MAX_QUERY_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,10 @@ class ViewState:
     @classmethod
     def from_query(cls, search: str | None) -> ViewState:
         """Parse ``?unit=…&period=…`` (a leading ``?`` is optional). Raises :class:`BadRequest`."""
-        q = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
+        search = search or ""
+        if len(search) > MAX_QUERY_CHARS:
+            raise BadRequest(f"链接参数过长 query string too long ({len(search)} > {MAX_QUERY_CHARS})")
+        q = {k: limits.param_text(v[-1], k) for k, v in parse_qs(search.lstrip("?")).items()}
         key = q.get("period") or DEFAULT_PERIOD
         first = parse_date(q["from"], "from") if q.get("from") else None
         last = parse_date(q["to"], "to") if q.get("to") else None
@@ -52,20 +58,19 @@ class ViewState:
         metric = q.get("metric") or DEFAULT_METRIC
         if metric not in MAP_METRICS:
             raise BadRequest(f"未知指标 metric={metric!r}，可选：{', '.join(MAP_METRICS)}")
-        filters = Filters(split_values(q.get("category")), split_values(q.get("source")))
-        tour = q.get("tour") or "0"
-        if not tour.isdigit() or 0 < int(tour) < 5:
-            raise BadRequest(f"轮播间隔 tour={tour!r} 应为不少于 5 的秒数")
+        filters = Filters(split_values(q.get("category"), "category"),
+                          split_values(q.get("source"), "source"))
+        tour = limits.tour_seconds(q.get("tour"))
         heat_style = q.get("style") or "cells"
         if heat_style not in HEAT_STYLES:
             raise BadRequest(f"未知呈现方式 style={heat_style!r}，可选：{', '.join(HEAT_STYLES)}")
         cell = q.get("cell") or "hex"
         if cell not in CELL_KINDS:
             raise BadRequest(f"未知网格形状 cell={cell!r}，可选：{', '.join(CELL_KINDS)}")
-        heat = HeatFilters(split_values(q.get("subcategory")), filters.sources, split_values(q.get("status")),
-                           HeatFilters.from_args(q).hours)
-        return cls(q.get("unit") or None, key, first, last, metric, filters, int(tour), heat,
-                   heat_style, cell)
+        heat = HeatFilters(split_values(q.get("subcategory"), "subcategory"), filters.sources,
+                           split_values(q.get("status"), "status"), HeatFilters.from_args(q).hours)
+        unit = limits.unit_code(q["unit"]) if q.get("unit") else None
+        return cls(unit, key, first, last, metric, filters, tour, heat, heat_style, cell)
 
     def to_query(self) -> str:
         """The query string for this state, without defaults, so links stay short."""

@@ -26,13 +26,15 @@ from data.access import Denied, Principal, check, out_of_scope, public_case
 # First argument is a unit code; the answer is aggregates (or geometry) of that unit.
 UNIT_METHODS = frozenset({
     "kpis", "children_kpis", "trend", "categories", "children_geometry", "metric_epsg", "heat",
-    "heat_cells", "coverage", "members", "dispute_counts", "children",
+    "heat_cells", "coverage", "members", "dispute_counts", "children", "heat_size",
 })
 # First argument is a unit code; the answer is a list of case records.
 CASE_METHODS = frozenset({"recent_cases", "alarms"})
 # Nothing about a unit: passed through.
+# ``cached_answer`` keeps bytes built by a closure over this wrapper (so checked as they are built);
+# ``store_problem``/``check_store``: whether the embedded file was replaced while served.
 FREE = frozenset({"version", "now", "case_points", "coverage_drawing", "timezone", "cache_seconds",
-                  "intervention_seconds"})
+                  "intervention_seconds", "cached_answer", "store_problem", "check_store"})
 
 
 class ScopedData:

@@ -19,7 +19,8 @@ import pandas as pd
 import shapely
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.domain import Filters, HeatFilters, Period, local_now
+from dashboard import limits
+from dashboard.domain import BadRequest, Filters, HeatFilters, Period, local_now
 from dashboard.indicators import INDICATORS, compute
 from data import queries
 from data.coverage import coverage_summary
@@ -32,9 +33,14 @@ from geo.simplify import simplify_children
 
 # Callers catch the store's errors from here: QueryTimeout (a statement ran past the limit) is a
 # StoreUnavailable (the database could not answer).
-__all__ = ["CityData", "Geometry", "QueryTimeout", "StoreUnavailable"]
+__all__ = ["CityData", "Geometry", "QueryTimeout", "StoreReplaced", "StoreUnavailable"]
 
 _VERSION_TTL_SECONDS = 2.0
+
+
+class StoreReplaced(StoreUnavailable):
+    """The embedded file was replaced or damaged while served: reads may be wrong and writes would
+    be lost, so writes are refused until a restart (``/healthz`` says so, screens show it)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,13 @@ class CityData:
         self.cache_seconds = cache_seconds
         self._version: tuple[float, str] | None = None
         self._geometry: OrderedDict = OrderedDict()
+        self.store_problem: str | None = None  # set, for good, when the store's file was replaced
+
+    def check_store(self) -> str | None:
+        """The store's file still the one opened? The problem, sticky until restart, else None."""
+        if self.store_problem is None:
+            self.store_problem = self.store.identity_problem()
+        return self.store_problem
 
     # --- version and caching --------------------------------------------------------------------
 
@@ -64,6 +77,7 @@ class CityData:
         """The data version, re-read from the store at most every two seconds."""
         now = time.monotonic()
         if fresh or self._version is None or now - self._version[0] > _VERSION_TTL_SECONDS:
+            self.check_store()  # the version tick is when a replaced file is noticed
             self._version = (now, self._query(queries.data_version))
         return self._version[1]
 
@@ -75,7 +89,15 @@ class CityData:
             with self.store.engine.connect() as conn:
                 return fn(conn, **kwargs)
         except SQLAlchemyError as exc:
-            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+            raise self.unavailable(exc) from exc
+
+    def unavailable(self, exc: Exception) -> StoreUnavailable:
+        """The exception to raise for a database error: a damaged file is noted as replaced."""
+        problem = self.store.damage(exc)
+        if problem and self.store_problem is None:
+            self.store_problem = problem
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return StoreReplaced(self.store_problem) if self.store_problem else StoreUnavailable(message)
 
     def _cached(self, name: str, fn, **kwargs):
         key = "cb:" + hashlib.sha1(repr((name, self.version(), sorted(kwargs.items()))).encode()).hexdigest()
@@ -198,13 +220,35 @@ class CityData:
             known[code] = metric_epsg(c.x, c.y)
         return known[code]
 
+    def heat_size(self, code: str, cell: str, size) -> tuple[float, bool]:
+        """The cell edge used for ``size`` metres over the unit: ``size`` itself, or raised to the
+        smallest edge that keeps the unit within ``CITYBRAIN_MAX_HEAT_CELLS`` cells; and whether
+        it was raised. A size that is not a number between the bounds is a ``BadRequest``."""
+        bound = limits.current()
+        if (isinstance(size, bool) or not isinstance(size, int | float) or size != size
+                or not bound.min_cell_m <= size <= bound.max_cell_m):
+            raise BadRequest(f"格边长 size={size!r} 应为 {bound.min_cell_m} 到 {bound.max_cell_m} 之间的米数")
+        if cell not in geo_cells.CELL_KINDS:
+            raise BadRequest(f"未知网格形状 cell={cell!r}，可选：{', '.join(geo_cells.CELL_KINDS)}")
+        floor = geo_cells.min_size_for_bounds(self.children_geometry(code).bounds, cell,
+                                              bound.max_heat_cells)
+        size = int(size) if float(size).is_integer() else float(size)
+        return (floor, True) if size < floor else (size, False)
+
     def heat(self, code: str, period: Period, heat: HeatFilters = HeatFilters(), *,
-             cell: str = "hex", size: float = 500) -> pd.DataFrame:
+             cell: str = "hex", size: float = 500, cache: bool = True) -> pd.DataFrame:
         """Disputes per cell: ``i``, ``j``, ``count``, ``ids`` (newest first), ``lon``/``lat`` of the
-        centre and ``geometry`` (the cell's polygon as a GeoJSON dict)."""
-        epsg = self.metric_epsg(code)
-        return self._cached_call("heat", self._heat, code=code, start=period.start, end=period.end,
-                                 heat=heat, cell=cell, size=float(size), epsg=epsg)
+        centre and ``geometry`` (the cell's polygon as a GeoJSON dict). ``size`` is clamped by :meth:`heat_size`.
+        ``cache=False`` builds it without keeping it (the API keeps only its finished answer)."""
+        size, _ = self.heat_size(code, cell, size)
+        key = dict(code=code, start=period.start, end=period.end, heat=heat, cell=cell,
+                   size=float(size), epsg=self.metric_epsg(code))
+        if not cache:
+            try:
+                return self._heat(**key)
+            except SQLAlchemyError as exc:
+                raise self.unavailable(exc) from exc
+        return self._cached_call("heat", self._heat, **key)
 
     def _heat(self, *, code, cell, size, epsg, **kwargs) -> pd.DataFrame:
         frame = self.store.heat_cells(unit_code=code, cell=cell, size=size, epsg=epsg, **kwargs)
@@ -212,13 +256,21 @@ class CityData:
         lonlat = geo_cov.to_lonlat(polygons, epsg) if len(frame) else polygons
         centres = points(shapely.centroid(lonlat)) if len(frame) else np.empty((0, 2))
         return frame.assign(lon=centres[:, 0], lat=centres[:, 1],
-                            geometry=geometries(lonlat) if len(frame) else [])
+                            geometry=geometries(lonlat, snap=False) if len(frame) else [])
 
     def heat_cells(self, code: str, period: Period, heat: HeatFilters = HeatFilters(), *,
-                   cell: str = "hex", size: float = 500) -> dict:
+                   cell: str = "hex", size: float = 500, cache: bool = True) -> dict:
         """The heat cells ready for a map or an answer: ``records`` (``id`` "i_j", ``i``, ``j``,
-        ``count``, ``lon``/``lat`` of the centre) and ``geojson`` (their polygons, by ``id``)."""
-        frame = self.heat(code, period, heat, cell=cell, size=size)
+        ``count``, ``lon``/``lat`` of the centre) and ``geojson`` (their polygons, by ``id``);
+        built once per question and data version (``cache=False``: built, not kept)."""
+        size, _ = self.heat_size(code, cell, size)
+        key = dict(code=code, period=period, heat=heat, cell=cell, size=float(size))
+        if not cache:
+            return self._heat_cells(**key, cache=False)
+        return self._cached_call("heat_cells", self._heat_cells, **key)
+
+    def _heat_cells(self, *, code, period, heat, cell, size, cache: bool = True) -> dict:
+        frame = self.heat(code, period, heat, cell=cell, size=size, cache=cache)
         records = [{"id": f"{r.i}_{r.j}", "i": int(r.i), "j": int(r.j), "count": int(r.count),
                     "lon": float(r.lon), "lat": float(r.lat)} for r in frame.itertuples()]
         return {"records": records,
@@ -246,7 +298,7 @@ class CityData:
             facts = self.store.coverage_facts(unit_code=code, members=members, start=start, end=end,
                                               epsg=epsg)
         except SQLAlchemyError as exc:
-            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+            raise self.unavailable(exc) from exc
         cams = self._query(queries.counts, unit_code=code, start=start, end=end, now=start,
                            by_children=members != [code])
         summary = coverage_summary(facts, cams[["cameras", "cameras_online"]], epsg)
@@ -280,9 +332,23 @@ class CityData:
             try:
                 value = fn(**kwargs)
             except SQLAlchemyError as exc:
-                raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+                raise self.unavailable(exc) from exc
             self.cache.set(key, value, timeout=self.cache_seconds)
         return value
+
+    def cached_answer(self, name: str, build, **key) -> bytes:
+        """An answer's bytes, built once per ``key`` and data version and kept gzipped (a cached
+        repeat costs a cache read, never a rebuild)."""
+        digest = hashlib.sha1(repr((name, self.version(), sorted(key.items()))).encode()).hexdigest()
+        cache_key = "cb:answer:" + digest
+        body = self.cache.get(cache_key)
+        if body is None:
+            try:
+                body = gzip.compress(build(), compresslevel=5)
+            except SQLAlchemyError as exc:
+                raise self.unavailable(exc) from exc
+            self.cache.set(cache_key, body, timeout=self.cache_seconds)
+        return body
 
     def members(self, code: str) -> list[str]:
         """The units a view of ``code`` is split into: its children, or itself at a grid."""

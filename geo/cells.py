@@ -112,3 +112,27 @@ def size_for_bounds(bounds, cells_across: int = 40) -> int:
     minx, miny, maxx, maxy = bounds
     lat = math.radians((miny + maxy) / 2)
     return size_for_extent((maxx - minx) * 111_320 * math.cos(lat), (maxy - miny) * 110_574, cells_across)
+
+
+def cells_in_bounds(bounds, kind: str, size: float) -> int:
+    """An upper estimate of how many ``kind`` cells of edge ``size`` metres cover a lon/lat box."""
+    width, height = _extent_m(bounds)
+    if kind == SQUARE:
+        return int((width / size + 2) * (height / size + 2))
+    return int((width / (1.5 * size) + 2) * (height / (math.sqrt(3) * size) + 2))
+
+
+def min_size_for_bounds(bounds, kind: str, max_cells: int) -> int:
+    """The smallest whole-metre cell edge whose cells over the box number at most ``max_cells``."""
+    width, height = _extent_m(bounds)
+    per_cell = 1.0 if kind == SQUARE else 1.5 * math.sqrt(3)
+    size = max(math.floor(math.sqrt(width * height / (max(max_cells, 1) * per_cell))), 1)
+    while cells_in_bounds(bounds, kind, size) > max_cells:
+        size += 1
+    return size
+
+
+def _extent_m(bounds) -> tuple[float, float]:
+    minx, miny, maxx, maxy = bounds
+    lat = math.radians((miny + maxy) / 2)
+    return max((maxx - minx) * 111_320 * math.cos(lat), 1.0), max((maxy - miny) * 110_574, 1.0)

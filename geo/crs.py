@@ -117,26 +117,41 @@ class SourceCRS:
         return {GCJ02: "GCJ-02", BD09: "BD-09"}.get(self.name, self.name)
 
 
-def parse_crs(text: str | int | None) -> SourceCRS:
+CRS_CHOICES = "4326, 4490 (CGCS2000), a projected zone such as 4547 (EPSG:4547), gcj02 or bd09"
+
+
+_GCJ_NAMES = ("gcj02", "gcj", "amap", "gaode", "tencent", "mars")
+_BD_NAMES = ("bd09", "bd09ll", "baidu")
+_OFFSET_NAMES = _GCJ_NAMES + _BD_NAMES
+
+
+def parse_crs(text: str | int | None, *, strict: bool = False) -> SourceCRS:
     """``4326``, ``EPSG:4490``, ``4547``, ``gcj02`` (also ``gcj-02``, ``amap``), ``bd09`` (``baidu``).
 
-    Raises ``ValueError`` with a readable message for anything else.
+    Raises ``ValueError`` with a readable message (listing the choices) for anything else. With
+    ``strict`` (a CRS a person gave: ``--crs``, the API's ``crs``) only EPSG codes and the two
+    offsets are accepted; without it (a CRS a file names) any definition pyproj reads.
     """
+    if isinstance(text, bool) or not isinstance(text, str | int | None):
+        raise ValueError(f"无法识别的坐标系 unknown CRS {text!r}: one of {CRS_CHOICES}")
     raw = str(text if text not in (None, "") else STORAGE_EPSG).strip()
     key = raw.lower().replace("-", "").replace("_", "")
-    if key in ("gcj02", "gcj", "amap", "gaode", "tencent", "mars"):
+    code = key.removeprefix("epsg:")
+    if strict and not (key in _OFFSET_NAMES or (code.isascii() and code.isdigit() and len(code) <= 6)):
+        raise ValueError(f"无法识别的坐标系 unknown CRS {raw[:80]!r}: one of {CRS_CHOICES}")
+    if key in _GCJ_NAMES:
         return SourceCRS(GCJ02, None, True, CHINA_BOUNDS)
-    if key in ("bd09", "bd09ll", "baidu"):
+    if key in _BD_NAMES:
         return SourceCRS(BD09, None, True, CHINA_BOUNDS)
     from pyproj import CRS
     from pyproj.exceptions import CRSError
 
-    code = key.removeprefix("epsg:")
     try:
-        crs = CRS.from_epsg(int(code)) if code.isdigit() else CRS.from_user_input(raw)
-    except (CRSError, ValueError):
-        raise ValueError(f"无法识别的坐标系 unknown CRS {raw!r}: use an EPSG code (4326, 4490, 4547…), "
-                         f"gcj02 or bd09") from None
+        crs = CRS.from_epsg(int(code)) if code.isascii() and code.isdigit() else CRS.from_user_input(raw)
+    except (CRSError, ValueError, TypeError):
+        raise ValueError(f"无法识别的坐标系 unknown CRS {raw[:80]!r}: one of {CRS_CHOICES}") from None
+    if crs.is_geocentric or crs.to_epsg() is None and strict:
+        raise ValueError(f"不支持的坐标系 unsupported CRS {raw[:80]!r}: one of {CRS_CHOICES}")
     epsg = crs.to_epsg()
     area = crs.area_of_use
     bounds = (area.west, area.south, area.east, area.north) if area else (-180.0, -90.0, 180.0, 90.0)

@@ -69,7 +69,7 @@ def rejected(store, kind, path, **options) -> str:
     """Import that must fail; the message, after checking that nothing was written."""
     before = snapshot(store)
     with pytest.raises(ImportRejected) as info:
-        run_import(store, kind, path, ImportOptions(**options))
+        run_import(store, kind, path, ImportOptions(**{"crs": "4326", **options}))
     assert snapshot(store) == before, "a rejected import wrote something"
     return str(info.value)
 
@@ -102,7 +102,7 @@ def test_self_intersecting_ring_is_repaired_and_reported(store, tmp_path):
     bow_tie = shapely.Polygon([(114.0, 30.0), (114.01, 30.01), (114.01, 30.0), (114.0, 30.01), (114.0, 30.0)])
     path = units_geojson(tmp_path, [({"code": "990102001001002", "name": "蝴蝶网格", "level": "grid",
                                       "parent_code": "990102"}, bow_tie)])
-    report = run_import(store, "units", path)
+    report = run_import(store, "units", path, ImportOptions(crs="4326"))
     assert report.repaired == 1 and report.result.inserted == 1
     warning = str(report.warnings[0])
     assert "repaired with make_valid" in warning and "990102001001002" in warning
@@ -159,7 +159,7 @@ def test_unknown_category_and_status_are_refused_and_can_be_mapped(store, tmp_pa
     assert "row 1 (C1), 字段 field category: 未知取值 unknown category '纠纷'" in message
     assert "--map-category 纠纷=" in message
     assert "row 2 (C2), 字段 field status: 未知取值 unknown status '已办结'" in message
-    report = run_import(store, "cases", path, ImportOptions(
+    report = run_import(store, "cases", path, ImportOptions(crs="4326",
         values={"category": {"纠纷": "矛盾纠纷"}, "status": {"已办结": "核查办结"}}))
     assert report.result.inserted == 2
     assert stored_case(store, "C1")["category"] == "矛盾纠纷"
@@ -168,7 +168,7 @@ def test_unknown_category_and_status_are_refused_and_can_be_mapped(store, tmp_pa
 
 def test_points_outside_every_grid_are_kept_flagged_and_counted(store, tmp_path):
     path = cases_csv(tmp_path, row(1), row(2, at=(114.5, 30.5)))
-    report = run_import(store, "cases", path)
+    report = run_import(store, "cases", path, ImportOptions(crs="4326"))
     assert report.outside_grid == 1 and report.result.inserted == 2
     assert "row 2 (C2)" in str(report.warnings[0]) and "outside every grid" in str(report.warnings[0])
     assert stored_case(store, "C2")["grid_code"] is None
@@ -181,7 +181,8 @@ def test_points_outside_every_grid_are_kept_flagged_and_counted(store, tmp_path)
 def test_skip_invalid_lands_good_rows_and_writes_rejects(store, tmp_path):
     path = cases_csv(tmp_path, row(1), row(2, category="不存在"), row(3, at=EAST))
     rejects = tmp_path / "bad.csv"
-    report = run_import(store, "cases", path, ImportOptions(skip_invalid=True, rejects=str(rejects)))
+    report = run_import(store, "cases", path,
+                        ImportOptions(crs="4326", skip_invalid=True, rejects=str(rejects)))
     assert report.result.inserted == 2 and report.rejected == 1
     bad = pd.read_csv(rejects, dtype=str)
     assert bad[["_row", "_field", "id"]].values.tolist() == [["2", "category", "C2"]]
@@ -190,28 +191,29 @@ def test_skip_invalid_lands_good_rows_and_writes_rejects(store, tmp_path):
 
 def test_dry_run_reports_without_writing(store, tmp_path):
     before = snapshot(store)
-    report = run_import(store, "cases", cases_csv(tmp_path, row(1), row(2)), ImportOptions(dry_run=True))
+    report = run_import(store, "cases", cases_csv(tmp_path, row(1), row(2)),
+                        ImportOptions(crs="4326", dry_run=True))
     assert report.result.inserted == 2 and report.result.events == 2 and not report.written
     assert snapshot(store) == before
 
 
 def test_reimporting_the_same_file_changes_nothing(store, tmp_path):
     path = cases_csv(tmp_path, row(1), row(2, status="核查办结", at=EAST), row(3, at=(114.5, 30.5)))
-    first = run_import(store, "cases", path)
+    first = run_import(store, "cases", path, ImportOptions(crs="4326"))
     assert first.result.inserted == 3
     before = snapshot(store)
-    again = run_import(store, "cases", path)
+    again = run_import(store, "cases", path, ImportOptions(crs="4326"))
     result = again.result
     assert (result.inserted, result.updated, result.unchanged, result.events) == (0, 0, 3, 0)
     assert snapshot(store) == before
 
 
 def test_a_changed_record_updates_and_a_status_change_appends_history(store, tmp_path):
-    run_import(store, "cases", cases_csv(tmp_path, row(1), row(2)))
+    run_import(store, "cases", cases_csv(tmp_path, row(1), row(2)), ImportOptions(crs="4326"))
     assert events_of(store, "C1") == ["受理"]
     version = _version(store)
     changed = cases_csv(tmp_path, row(1, status="指派"), row(2, category="城市管理"), name="changed.csv")
-    report = run_import(store, "cases", changed)
+    report = run_import(store, "cases", changed, ImportOptions(crs="4326"))
     assert (report.result.updated, report.result.unchanged, report.result.events) == (2, 0, 1)
     assert events_of(store, "C1") == ["受理", "指派"] and events_of(store, "C2") == ["受理"]
     assert stored_case(store, "C2")["category"] == "城市管理"
@@ -221,17 +223,17 @@ def test_a_changed_record_updates_and_a_status_change_appends_history(store, tmp
 def test_units_one_level_at_a_time_rebuild_links_and_assign_waiting_cases(store, tmp_path):
     # A case east of the city lies in no unit yet; then a new district arrives, then its grid.
     far = (114.025, 30.005)
-    run_import(store, "cases", cases_csv(tmp_path, row(1, at=far)))
+    run_import(store, "cases", cases_csv(tmp_path, row(1, at=far)), ImportOptions(crs="4326"))
     assert stored_case(store, "C1")["grid_code"] is None
     square = shapely.box(114.02, 30.0, 114.03, 30.01)
     districts = units_geojson(tmp_path, [({"区划代码": "990104", "名称": "新区"}, square)],
                               name="districts.geojson")
-    report = run_import(store, "units", districts, ImportOptions(level="区", parent="990100"))
+    report = run_import(store, "units", districts, ImportOptions(crs="4326", level="区", parent="990100"))
     assert report.result.inserted == 1 and report.result.reassigned == 1
     assert stored_case(store, "C1")["grid_code"] == "990104"  # the leaf, until its grids come
     grids = units_geojson(tmp_path, [({"GID": "990104001001001", "NAME": "新区第一网格", "UP": "990104"},
                                       shapely.box(114.02, 30.0, 114.03, 30.01))], name="grids.geojson")
-    report = run_import(store, "units", grids, ImportOptions(
+    report = run_import(store, "units", grids, ImportOptions(crs="4326",
         level="grid", fields={"code": "GID", "name": "NAME", "parent_code": "UP"}))
     assert report.result.inserted == 1 and report.result.reassigned == 1
     assert stored_case(store, "C1")["grid_code"] == "990104001001001"
@@ -241,7 +243,8 @@ def test_units_one_level_at_a_time_rebuild_links_and_assign_waiting_cases(store,
 
 
 def test_round_trip_export_and_reimport_changes_nothing(store, tmp_path):
-    run_import(store, "cases", cases_csv(tmp_path, row(1), row(2, status="处置", at=EAST)))
+    run_import(store, "cases", cases_csv(tmp_path, row(1), row(2, status="处置", at=EAST)),
+               ImportOptions(crs="4326"))
     with store.engine.connect() as conn:
         unit_rows = pd.DataFrame(conn.execute(select(schema.units)).mappings().all())
         case_rows = pd.DataFrame(conn.execute(select(schema.cases)).mappings().all())
@@ -272,11 +275,11 @@ def test_gcj02_file_lands_where_it_should(store, tmp_path):
 def test_cameras_and_places_import(store, tmp_path):
     cams = write(tmp_path, "cams.csv", "设备编号,类型,在线状态,经度,纬度,方向\n"
                  "K1,球机,在线,114.005,30.005,90\nK2,枪机,离线,114.015,30.005,\n")
-    report = run_import(store, "cameras", cams)
+    report = run_import(store, "cameras", cams, ImportOptions(crs="4326"))
     assert report.result.inserted == 2
     places = write(tmp_path, "places.csv", "id,name,kind,wkt\nP1,第一小学,学校,\"POLYGON ((114.001 30.001, "
                    "114.002 30.001, 114.002 30.002, 114.001 30.001))\"\n")
-    assert run_import(store, "places", places).result.inserted == 1
+    assert run_import(store, "places", places, ImportOptions(crs="4326")).result.inserted == 1
     with store.engine.connect() as conn:
         statuses = conn.execute(select(schema.cameras.c.status).order_by(schema.cameras.c.id)).scalars()
         assert statuses.all() == ["online", "offline"]
@@ -286,10 +289,10 @@ def test_cameras_and_places_import(store, tmp_path):
 def test_cli_import(store, tmp_path, capsys):
     url = store.engine.url.render_as_string(hide_password=False)
     path = cases_csv(tmp_path, row(1), row(2, category="纠纷"))
-    assert main(["import", "cases", str(path), "--db", url, "--quiet"]) == 1
+    assert main(["import", "cases", str(path), "--db", url, "--crs", "4326", "--quiet"]) == 1
     assert "unknown category '纠纷'" in capsys.readouterr().err
     mapped = ["--map-category", "纠纷=矛盾纠纷", "--quiet"]
-    assert main(["import", "cases", str(path), "--db", url, *mapped]) == 0
+    assert main(["import", "cases", str(path), "--db", url, "--crs", "4326", *mapped]) == 0
     assert "inserted 2" in capsys.readouterr().out
 
 

@@ -32,7 +32,7 @@ from data.ingest.read import read_file
 from data.ingest.upsert import UpsertResult
 from data.ingest.validation import WARNING, Problems
 from data.stores.base import Store
-from geo.crs import SourceCRS, parse_crs, to_storage
+from geo.crs import CRS_CHOICES, SourceCRS, parse_crs, to_storage
 
 KINDS = ("units", "cases", "cameras", "places")
 KEYS = {"units": "code", "cases": "external_id", "cameras": "id", "places": "id"}
@@ -197,6 +197,7 @@ def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, option
                                     else frame["parent_code"].fillna(options.parent))
     map_values(frame, kind, options.values)
     problems = Problems.for_frame(frame, key, first_row)
+    validation.text_fields(frame, TABLES[kind], problems)
     validation.required(frame, REQUIRED[kind], problems)
     validation.duplicates(frame, key, problems)
     for column, (allowed, option) in VOCABULARY[kind].items():
@@ -205,7 +206,9 @@ def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, option
     validation.parse_numbers(frame, INTEGERS.get(kind, ()), problems, integer=True)
     validation.parse_numbers(frame, FLOATS.get(kind, ()), problems, integer=False)
 
-    geoms = to_storage(frame.pop("geometry").to_numpy(dtype=object), crs)
+    raw_geoms = frame.pop("geometry").to_numpy(dtype=object)
+    validation.projected_degrees(raw_geoms, crs, problems)
+    geoms = to_storage(raw_geoms, crs)
     has_grid = frame["grid_code"].notna().to_numpy() if "grid_code" in frame else np.zeros(len(frame), bool)
     optional = kind == "cases"  # a case may name its grid instead of giving a point
     if optional:
@@ -218,7 +221,9 @@ def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, option
     frame["geom"] = _wkb(checked)
 
     with store.engine.connect() as conn:
-        stored = dict(conn.execute(select(schema.units.c.code, schema.units.c.parent_code)).all())
+        rows = conn.execute(select(schema.units.c.code, schema.units.c.parent_code,
+                                   schema.units.c.level)).all()
+    stored = {r.code: r.parent_code for r in rows}
     if kind == "units":
         validation.hierarchy(frame, stored, problems)
         return Prepared(frame, problems, repaired=repaired)
@@ -227,6 +232,10 @@ def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, option
         unknown = frame["grid_code"].notna().to_numpy() & ~frame["grid_code"].isin(list(stored)).to_numpy()
         problems.add(unknown, "grid_code",
                      lambda i: f"网格不存在 unknown grid {frame['grid_code'].iloc[i]!r}")
+        located = checked if kind != "places" else _surface_points(checked)
+        validation.grid_codes(frame, located, {r.code: r.level for r in rows},
+                              {p for p in stored.values() if p is not None},
+                              lambda codes, points: _grids_contain(store, codes, points), problems)
     else:
         frame["grid_code"] = None
     bad = np.zeros(len(frame), bool)
@@ -245,6 +254,24 @@ def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, option
         problems.add(lost, "geometry", "不在任何网格内，已保留但未归属网格 outside every grid: kept, "
                      "grid_code left empty", severity=WARNING)
     return Prepared(frame, problems, outside_grid=outside, repaired=repaired)
+
+
+def _surface_points(geoms: np.ndarray) -> np.ndarray:
+    out = geoms.copy()
+    present = ~shapely.is_missing(geoms)
+    out[present] = shapely.point_on_surface(geoms[present])
+    return out
+
+
+# A point this close to its named grid (degrees, a few centimetres) is in it: shared edges.
+_EDGE_TOLERANCE = 1e-6
+
+
+def _grids_contain(store: Store, codes: list, points: np.ndarray) -> np.ndarray:
+    """Per pair: does the grid ``codes[k]`` hold the point ``points[k]``?"""
+    shapes = store.unit_shapes(set(codes)).set_index("code").geometry
+    grids = np.asarray([shapes.get(c) for c in codes], dtype=object)
+    return shapely.dwithin(grids, np.asarray(points, dtype=object), _EDGE_TOLERANCE)
 
 
 def _multi(geom):
@@ -273,7 +300,13 @@ def run_import(store: Store, kind: str, path: str | Path, options: ImportOptions
     started = time.perf_counter()
     raw, file_crs = read_file(path, layer=options.layer, encoding=options.encoding,
                               lon=options.lon, lat=options.lat)
-    crs = parse_crs(options.crs or file_crs or 4326)
+    if options.crs:
+        crs = parse_crs(options.crs, strict=True)
+    elif file_crs:
+        crs = parse_crs(file_crs)
+    else:  # guessing would put every point of a GCJ-02 file in the wrong place, quietly
+        raise ValueError(f"{Path(path).name} 未说明坐标系 names no coordinate system: give --crs, one of "
+                         f"{CRS_CHOICES}")
     progress("读取 read", len(raw), len(raw), 0, force=True)
     prepared = prepare(store, kind, map_fields(raw, kind, options.fields), crs, options)
     report = ImportReport(kind, str(path), crs=crs.label, rows=len(raw), dry_run=options.dry_run,
@@ -295,8 +328,11 @@ def run_import(store: Store, kind: str, path: str | Path, options: ImportOptions
 
 
 def write(store: Store, kind: str, frame: pd.DataFrame, options: ImportOptions, *,
-          progress: Progress | None = None, rejects: int = 0) -> UpsertResult:
-    """Upsert validated rows in one transaction (read-only on a dry run), in chunks with progress."""
+          progress: Progress | None = None, rejects: int = 0, concurrent: bool = False) -> UpsertResult:
+    """Upsert validated rows in one transaction (read-only on a dry run), in chunks with progress.
+
+    ``concurrent`` (live ingest): new rows go in with ``INSERT … ON CONFLICT DO NOTHING``, so a
+    case another request inserted meanwhile is matched, not a unique-key error."""
     progress = progress or Progress(stream=None)
     now = local_now(options.timezone).replace(tzinfo=None)
     total = UpsertResult()
@@ -313,7 +349,7 @@ def write(store: Store, kind: str, frame: pd.DataFrame, options: ImportOptions, 
                 chunk = frame.iloc[start:start + step]
                 if kind == "cases":
                     result = store.upsert_cases(conn, chunk, now=now, actor=options.actor,
-                                                dry_run=options.dry_run)
+                                                dry_run=options.dry_run, concurrent=concurrent)
                 else:
                     result, _, _ = store.upsert_table(conn, TABLES[kind], chunk, KEYS[kind], now=now,
                                                       dry_run=options.dry_run)
@@ -322,6 +358,21 @@ def write(store: Store, kind: str, frame: pd.DataFrame, options: ImportOptions, 
     if not options.dry_run:
         store.checkpoint()
     return total
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value):
+    """A cell Excel would run as a formula (``=HYPERLINK(…)``, ``+…``, ``-…``, ``@…``) as plain text,
+    with a leading apostrophe; a plain negative number stays as it is."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
 
 
 def write_rejects(path: str | Path, raw: pd.DataFrame, problems: Problems) -> str:
@@ -334,6 +385,7 @@ def write_rejects(path: str | Path, raw: pd.DataFrame, problems: Problems) -> st
     if "geometry" in out:
         out["geometry"] = [None if g is None else shapely.to_wkt(g, rounding_precision=8)
                            for g in out["geometry"]]
+    out = out.map(neutralise_formula)
     out.insert(0, "_reason", ["; ".join(p.message for p in by_row[r]) for r in sorted(by_row)])
     out.insert(0, "_field", [", ".join(dict.fromkeys(p.field for p in by_row[r])) for r in sorted(by_row)])
     out.insert(0, "_row", sorted(by_row))
@@ -351,24 +403,42 @@ def ingest_cases(store: Store, records: list[dict], *, partial: bool = False, cr
 
     Each record gives ``external_id`` (or ``id``), the case fields, and its point as ``lon``/``lat``,
     ``location: [lon, lat]`` or a GeoJSON ``geometry``. With errors, nothing is stored unless
-    ``partial``, which stores the good records. Idempotent by ``external_id``.
+    ``partial``, which stores the good records. Idempotent by ``external_id``, also when the same
+    new case is sent by several clients at once (the database's own ``ON CONFLICT``).
+    JSON brings types a file does not: a time must be text, a coordinate a number, an id text or
+    a whole number, and no field an object or an array.
     """
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise ValueError("请求体应为一个事件对象或事件对象的数组 "
                          "body must be a case object or a list of them")
-    rows, geoms = [], []
-    for record in records:
+    try:
+        source_crs = parse_crs(crs if crs not in (None, "") else 4326, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"参数 crs: {exc}") from None
+    rows, geoms, early = [], [], []
+    for i, record in enumerate(records):
         record = dict(record)
         geometry = record.pop("geometry", None)
         location = record.pop("location", None)
         lon, lat = record.pop("lon", record.pop("lng", None)), record.pop("lat", None)
-        geoms.append(_json_point(geometry, location, lon, lat))
+        point, problem = _json_point(geometry, location, lon, lat)
+        if problem:
+            early.append((i, *problem))
+        for name, value in list(record.items()):
+            problem = _json_field_problem(name, value)
+            if problem:
+                early.append((i, name, problem))
+                record[name] = None  # reported here; kept out of the other rules
+        geoms.append(point)
         rows.append(record)
     frame = pd.DataFrame(rows)
     frame["geometry"] = np.asarray(geoms + [None], dtype=object)[:-1]
     options = ImportOptions(crs=crs, timezone=timezone, actor=actor, skip_invalid=partial)
-    source_crs = parse_crs(crs or 4326)
     prepared = prepare(store, "cases", map_fields(frame, "cases", {}), source_crs, options)
+    for i, name, message in early:
+        mask = np.zeros(len(frame), dtype=bool)
+        mask[i] = True
+        prepared.problems.add(mask, name, message)
     report = ImportReport("cases", "api", crs=source_crs.label, rows=len(frame),
                           outside_grid=prepared.outside_grid, problems=prepared.problems.items)
     bad = prepared.problems.bad_positions()
@@ -377,19 +447,46 @@ def ingest_cases(store: Store, records: list[dict], *, partial: bool = False, cr
         raise ImportRejected(report)
     good = prepared.frame.drop(index=bad).reset_index(drop=True)
     if len(good):
-        report.result = write(store, "cases", good, options)
+        report.result = write(store, "cases", good, options, concurrent=True)
         report.written = True
     return report
 
 
+_ID_FIELDS = ("external_id", "id", "case_id", "grid_code")
+_GEOJSON_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+                  "GeometryCollection")
+
+
+def _json_field_problem(name: str, value) -> str | None:
+    """What is wrong with a JSON field's type (None: nothing)."""
+    if value is None:
+        return None
+    if isinstance(value, dict | list):
+        return "应为文本或数值 must be text or a number, not a JSON object or array"
+    if name in _ID_FIELDS and (isinstance(value, bool) or not isinstance(value, str | int)):
+        return f"编号应为文本或整数 must be text or a whole number, got {value!r}"
+    return None
+
+
 def _json_point(geometry, location, lon, lat):
-    try:
-        if geometry is not None:
-            return shapely.geometry.shape(geometry)
-        if location is not None:
-            lon, lat = location
-        if lon is None and lat is None:
-            return None
-        return shapely.Point(float(lon), float(lat))
-    except (TypeError, ValueError, KeyError, AttributeError, shapely.errors.GEOSException):
-        return shapely.Point()  # reported as an empty geometry, with the record's row and id
+    """The record's point and ``None``, or ``None`` and ``(field, message)``."""
+    if geometry is not None:
+        kind = geometry.get("type") if isinstance(geometry, dict) else None
+        if kind not in _GEOJSON_TYPES:
+            return None, ("geometry", f"不是 GeoJSON 几何 not a GeoJSON geometry (type {kind!r}); "
+                          f"expected {{\"type\": \"Point\", \"coordinates\": [lon, lat]}}")
+        try:
+            return shapely.geometry.shape(geometry), None
+        except Exception:  # shapely raises several kinds for malformed coordinates
+            return None, ("geometry", f"GeoJSON {kind} 坐标无效 invalid coordinates")
+    names = ("lon", "lat")
+    if location is not None:
+        if not isinstance(location, list) or len(location) != 2:
+            return None, ("location", "应为 [lon, lat] must be [lon, lat]")
+        (lon, lat), names = location, ("location", "location")
+    if lon is None and lat is None:
+        return None, None
+    for name, value in zip(names, (lon, lat), strict=True):
+        if not validation.finite_number(value):
+            return None, (name, f"应为数值 must be a number (not text, true/false or null), got {value!r}")
+    return shapely.Point(float(lon), float(lat)), None

@@ -7,11 +7,16 @@ A rule looks at a whole column at once (a million rows take seconds, not minutes
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
+import shapely
+from sqlalchemy import String, Text
 
+from dashboard import limits
 from data.ingest.values import plain
 from geo import repair
 from geo.crs import SourceCRS, implausible
@@ -121,10 +126,22 @@ def parse_times(frame: pd.DataFrame, columns, problems: Problems, timezone: str)
             continue
         raw = frame[column]
         present = ~_blank(raw)
-        parsed = to_local_times(raw.where(present, None), timezone)
-        bad = present & parsed.isna().to_numpy()
+        # A number is not a time: 1700000000 would be read as nanoseconds after 1970.
+        numeric = np.array([not isinstance(v, str | datetime | date) and v is not None
+                            for v in plain(raw)], dtype=bool) & present
+        problems.add(numeric, column, lambda i, raw=raw: f"应为日期时间文本 must be a date-time text such "
+                     f"as 2026-03-02 09:00 (not a number), got {raw.iloc[i]!r}")
+        parsed = to_local_times(raw.where(present & ~numeric, None), timezone)
+        bad = present & ~numeric & parsed.isna().to_numpy()
         problems.add(bad, column, lambda i, raw=raw: f"无法解析的时间 unparseable time {raw.iloc[i]!r} "
                      "(use YYYY-MM-DD HH:MM[:SS])")
+        lo, hi = limits.current().min_year, limits.current().max_year
+        years = parsed.dt.year.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            far = parsed.notna().to_numpy() & ((years < lo) | (years > hi))
+        problems.add(far, column, lambda i, raw=raw, lo=lo, hi=hi: f"年份超出 {lo}–{hi} year outside "
+                     f"{lo}–{hi}: {raw.iloc[i]!r}")
+        parsed[far] = pd.NaT
         frame[column] = parsed
 
 
@@ -152,24 +169,33 @@ def to_local_times(values: pd.Series, timezone: str) -> pd.Series:
 
 
 def parse_numbers(frame: pd.DataFrame, columns, problems: Problems, *, integer: bool,
-                  minimum: float | None = 0) -> None:
-    """Parse numeric columns in place; text that is not a number (or below ``minimum``) is an error."""
+                  minimum: float | None = 0, maximum: float | None = None) -> None:
+    """Parse numeric columns in place; text that is not a number, a true/false, a non-finite
+    value, or one below ``minimum`` or beyond ``maximum`` (default: what an INTEGER column holds)
+    is an error."""
+    maximum = float(limits.current().max_integer) if maximum is None else maximum
     for column in columns:
         if column not in frame:
             continue
         raw = frame[column]
         present = ~_blank(raw)
-        parsed = pd.to_numeric(raw.where(present, None), errors="coerce")
-        bad = present & parsed.isna().to_numpy()
-        if integer:
-            bad |= present & parsed.notna().to_numpy() & (parsed.fillna(0) % 1 != 0).to_numpy()
-        if minimum is not None:
-            bad |= parsed.notna().to_numpy() & (parsed.fillna(minimum) < minimum).to_numpy()
+        flags = np.array([isinstance(v, bool | np.bool_) for v in plain(raw)], dtype=bool)
+        parsed = pd.to_numeric(raw.where(present & ~flags, None), errors="coerce").astype(float)
+        bad = present & (flags | parsed.isna().to_numpy())
+        numbers = parsed.to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad |= present & ~np.isnan(numbers) & ~np.isfinite(numbers)
+            if integer:
+                bad |= present & np.isfinite(numbers) & (np.mod(numbers, 1) != 0)
+            if minimum is not None:
+                bad |= np.isfinite(numbers) & (numbers < minimum)
+            bad |= np.isfinite(numbers) & (np.abs(numbers) > maximum)
         kind = "整数 a whole number" if integer else "数值 a number"
         floor = "" if minimum is None else f" ≥ {minimum:g}"
-        problems.add(bad, column, lambda i, raw=raw, kind=kind, floor=floor: f"应为{kind}{floor}, "
-                     f"got {raw.iloc[i]!r}")
-        frame[column] = parsed.astype("Int64") if integer and not bad.any() else parsed
+        problems.add(bad, column, lambda i, raw=raw, kind=kind, floor=floor: f"应为{kind}{floor} 且不超过 "
+                     f"{maximum:g} (at most {maximum:g}), got {raw.iloc[i]!r}")
+        parsed[bad] = np.nan
+        frame[column] = parsed.astype("Int64") if integer else parsed
 
 
 def geometries(geoms, kind: str, crs: SourceCRS, problems: Problems, *, optional: bool = False):
@@ -224,3 +250,69 @@ def hierarchy(frame: pd.DataFrame, stored_parents: dict, problems: Problems) -> 
                 in_cycle[member] = " → ".join(loop + [node])
     mask = np.array([c in in_cycle for c in codes], dtype=bool)
     problems.add(mask, "parent_code", lambda i: f"层级存在循环 cycle in the hierarchy: {in_cycle[codes[i]]}")
+
+
+def text_fields(frame: pd.DataFrame, table, problems: Problems) -> None:
+    """Text no longer than its column allows (the schema's ``String(n)``; ``description`` and other
+    ``Text`` columns: ``CITYBRAIN_MAX_DESCRIPTION_CHARS``) and free of NUL characters, checked
+    before writing so both stores refuse the same records."""
+    for column in frame.columns:
+        if column not in table.c or not isinstance(table.c[column].type, String | Text):
+            continue
+        type_ = table.c[column].type
+        most = type_.length if type_.length else limits.current().max_description_chars
+        values = plain(frame[column])
+        nul = np.array([isinstance(v, str) and "\x00" in v for v in values], dtype=bool)
+        problems.add(nul, column, "含 NUL 字符 holds a NUL character (\\u0000)")
+        lengths = np.array([len(v) if isinstance(v, str) else 0 for v in values])
+        problems.add(lengths > most, column, lambda i, lengths=lengths, most=most:
+                     f"过长 too long: {lengths[i]:,} 字符 characters, at most {most:,}")
+
+
+def projected_degrees(raw_geoms, crs: SourceCRS, problems: Problems) -> np.ndarray:
+    """Coordinates that look like degrees in a projected CRS (metres): an error, since they would
+    land near the projection's origin. The mask of such rows."""
+    geoms = np.asarray(raw_geoms, dtype=object)
+    mask = np.zeros(len(geoms), dtype=bool)
+    if crs.geographic or len(geoms) == 0:
+        return mask
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if present.any():
+        b = shapely.bounds(geoms[present])
+        with np.errstate(invalid="ignore"):
+            mask[present] = ((np.abs(b[:, [0, 2]]) <= 180).all(axis=1)
+                             & (np.abs(b[:, [1, 3]]) <= 90).all(axis=1))
+    problems.add(mask, "geometry", lambda i: f"坐标像是经纬度 coordinates look like degrees "
+                 f"({_bounds_text(geoms[i])}) but {crs.label} is in metres; use crs 4326 (or --crs 4326)")
+    return mask
+
+
+def grid_codes(frame: pd.DataFrame, points, levels: dict, parents: set, contains, problems: Problems) -> None:
+    """A record's ``grid_code`` must name a grid (a unit with no children) and, with a point, the
+    grid the point lies in. ``contains(codes, points)`` says, per pair, whether the named grid
+    holds the point (within a few centimetres, for points on a shared edge)."""
+    if "grid_code" not in frame:
+        return
+    codes = plain(frame["grid_code"])
+    named = np.array([c is not None and c in levels for c in codes], dtype=bool)
+    not_grid = named & np.array([c in parents for c in codes], dtype=bool)
+    problems.add(not_grid, "grid_code", lambda i: f"{codes[i]!r} 不是网格 is a {levels[codes[i]]} unit, "
+                 "not a "
+                 "grid (a unit with no children): give the grid's code, or leave grid_code empty and "
+                 "send the point")
+    points = np.asarray(points, dtype=object)
+    check = named & ~not_grid & ~shapely.is_missing(points)
+    if not check.any():
+        return
+    idx = np.flatnonzero(check)
+    inside = np.asarray(contains([codes[i] for i in idx], points[idx]), dtype=bool)
+    wrong = np.zeros(len(frame), dtype=bool)
+    wrong[idx[~inside]] = True
+    problems.add(wrong, "grid_code", lambda i: f"点不在网格 {codes[i]} 内 the point lies outside grid_code "
+                 f"{codes[i]!r}: send the grid the point is in, or omit grid_code (it is found from the "
+                 "point)")
+
+
+def finite_number(value) -> bool:
+    """A JSON number that is a real, finite number (true/false are not numbers)."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)

@@ -82,11 +82,16 @@ def group_cells(frame: pd.DataFrame) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame({"i": pd.Series(dtype="int64"), "j": pd.Series(dtype="int64"),
                              "count": pd.Series(dtype="int64"), "ids": pd.Series(dtype=object)})
-    frame = frame.sort_values(["reported_at", "id"], ascending=False)
-    grouped = frame.groupby(["i", "j"], sort=True)
-    out = grouped.size().rename("count").to_frame()
-    out["ids"] = grouped["id"].agg(lambda ids: [int(v) for v in ids.iloc[:CELL_IDS]])
-    return out.reset_index().astype({"i": "int64", "j": "int64", "count": "int64"})
+    # One sort (cell, then newest first) and one split: no Python call per cell.
+    frame = frame.sort_values(["i", "j", "reported_at", "id"], ascending=[True, True, False, False],
+                              kind="stable")
+    i, j, ids = (frame[c].to_numpy() for c in ("i", "j", "id"))
+    starts = np.flatnonzero(np.r_[True, (i[1:] != i[:-1]) | (j[1:] != j[:-1])])
+    counts = np.diff(np.r_[starts, len(frame)])
+    ids = ids.astype("int64").tolist()
+    return pd.DataFrame({"i": i[starts].astype("int64"), "j": j[starts].astype("int64"),
+                         "count": counts.astype("int64"),
+                         "ids": [ids[s:s + min(n, CELL_IDS)] for s, n in zip(starts, counts, strict=True)]})
 
 
 class Store:
@@ -104,6 +109,14 @@ class Store:
 
     def checkpoint(self) -> None:
         """Make finished writes durable and visible to other tools (no-op where not needed)."""
+
+    def identity_problem(self) -> str | None:
+        """Why the store is no longer the one opened (its file replaced or gone), else None."""
+        return None
+
+    def damage(self, exc: Exception) -> str | None:
+        """Whether a database error means the store itself is damaged (not merely unreachable)."""
+        return None
 
     def is_empty(self) -> bool:
         with self.engine.connect() as conn:
@@ -194,18 +207,15 @@ class Store:
         ]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names)
 
-    def upsert_rows(self, conn, table, frame: pd.DataFrame, key: str) -> None:
+    def upsert_rows(self, conn, table, frame: pd.DataFrame, key: str) -> set:
         """``INSERT … ON CONFLICT (key) DO UPDATE`` the frame's other columns, only where one differs.
 
         The dialect's own upsert (SQLite and PostgreSQL spell it the same); rows equal to the stored
-        ones are not touched, so their ``updated_at`` stays.
+        ones are not touched, so their ``updated_at`` stays. The keys of the rows written.
         """
         if frame.empty:
-            return
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+            return set()
+        insert = _dialect_insert(conn)
         columns = [c for c in frame.columns if c in table.c]
         compared = [c for c in columns if c not in (key, "updated_at")]
         stmt = insert(table)
@@ -213,17 +223,34 @@ class Store:
             index_elements=[table.c[key]],
             set_={c: stmt.excluded[c] for c in columns if c != key},
             where=or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in compared)),
-        )
-        rows = _records(frame[columns])
-        for batch in upsert.chunks(rows, 10_000):
-            conn.execute(stmt, batch)
+        ).returning(table.c[key])
+        written = set()
+        for batch in upsert.chunks(_records(frame[columns]), 1_000):
+            written.update(conn.execute(stmt, batch).scalars().all())
+        return written
+
+    def insert_new(self, conn, table, frame: pd.DataFrame, key: str) -> set:
+        """``INSERT … ON CONFLICT (key) DO NOTHING``: the keys of the rows actually inserted (a row
+        another transaction inserted first is left to the caller)."""
+        if frame.empty:
+            return set()
+        columns = [c for c in frame.columns if c in table.c]
+        stmt = _dialect_insert(conn)(table).on_conflict_do_nothing(
+            index_elements=[table.c[key]]).returning(table.c[key])
+        inserted = set()
+        for batch in upsert.chunks(_records(frame[columns]), 1_000):
+            inserted.update(conn.execute(stmt, batch).scalars().all())
+        return inserted
 
     def upsert_table(self, conn, table, frame: pd.DataFrame, key: str, *, now: datetime,
-                     dry_run: bool = False) -> tuple[upsert.UpsertResult, pd.DataFrame, pd.DataFrame]:
+                     dry_run: bool = False,
+                     concurrent: bool = False) -> tuple[upsert.UpsertResult, pd.DataFrame, pd.DataFrame]:
         """Insert the new rows (the bulk path), update the changed ones, leave equal ones alone.
 
         Returns the result, the new rows and the changed rows with their stored values (``old_…``
-        columns hold what they replace). Nothing is written when ``dry_run``.
+        columns hold what they replace). Nothing is written when ``dry_run``. With ``concurrent``
+        (live ingest) new rows go in with ``ON CONFLICT DO NOTHING``: one that another transaction
+        inserted since the look-up is upserted instead and counted as updated or unchanged.
         """
         stored = self.stored_rows(conn, table, key, frame[key].tolist(), frame.columns)
         new, changed, counts = upsert.diff(frame, stored, table, key)
@@ -234,14 +261,23 @@ class Store:
         modified = modified.join(old, on=key)
         if not dry_run:
             stamped = {"updated_at": now} if "updated_at" in table.c else {}
-            if len(fresh):
+            if len(fresh) and concurrent:
+                got = self.insert_new(conn, table, fresh.assign(**stamped), key)
+                lost = fresh[~fresh[key].isin(got)]
+                if len(lost):  # inserted by another request meanwhile: the same case re-sent
+                    written = self.upsert_rows(conn, table, lost.assign(**stamped), key)
+                    result.inserted -= len(lost)
+                    result.updated += len(written)
+                    result.unchanged += len(lost) - len(written)
+                    fresh = fresh[fresh[key].isin(got)]
+            elif len(fresh):
                 self._bulk_insert(conn, table, fresh.assign(**stamped))
             if len(modified):
                 self.upsert_rows(conn, table, frame[changed].assign(**stamped), key)
         return result, fresh, modified
 
     def upsert_cases(self, conn, frame: pd.DataFrame, *, now: datetime, actor: str = "import",
-                     dry_run: bool = False) -> upsert.UpsertResult:
+                     dry_run: bool = False, concurrent: bool = False) -> upsert.UpsertResult:
         """Upsert cases by ``external_id`` and append their history to ``case_events``.
 
         A new case gets an event for each closed-loop step whose time it carries, up to its
@@ -251,7 +287,7 @@ class Store:
         """
         frame = frame.drop(columns=[c for c in ("id",) if c in frame])
         result, fresh, modified = self.upsert_table(conn, cases, frame, "external_id", now=now,
-                                                    dry_run=dry_run)
+                                                    dry_run=dry_run, concurrent=concurrent)
         events = []
         if "status" in modified:
             moved = modified[modified["status"] != modified["old_status"]]
@@ -353,6 +389,15 @@ def _status_events(frame: pd.DataFrame, *, now: datetime, actor: str, history: b
 
 def _multi(geom):
     return shapely.MultiPolygon([geom]) if geom.geom_type == "Polygon" else geom
+
+
+def _dialect_insert(conn):
+    """The dialect's ``insert`` with ``on_conflict_*`` (SQLite and PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def _parents_first(rows: list[dict]) -> list[list[dict]]:

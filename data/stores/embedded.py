@@ -8,6 +8,7 @@ SQLite lacks), so plain SQL updates work.
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import time
 
@@ -25,6 +26,7 @@ from geo.assign import assign_points
 
 _GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
 _GPKG_VERSION = 10300
+BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for another's lock
 _SQLA_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DateTime text format
 
 _GPKG_DDL = [
@@ -70,7 +72,7 @@ def sqlite_engine(url: str, *, query_timeout: float | None = None) -> Engine:
         # WAL: wall screens keep reading while an import writes.
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # then "database is locked": a 503
         cur.close()
 
     if query_timeout:
@@ -124,6 +126,44 @@ def _sqlite_values(series: pd.Series, type_) -> list:
 
 class EmbeddedStore(Store):
     kind = "embedded"
+
+    def __init__(self, engine: Engine):
+        super().__init__(engine)
+        self.path = engine.url.database
+        self._identity = self._stat()
+        self._size = self._identity[2] if self._identity else 0
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except (OSError, TypeError, ValueError):
+            return None
+        return st.st_dev, st.st_ino, st.st_size
+
+    def identity_problem(self) -> str | None:
+        """The file at the path is not the one opened: moved away, replaced (``mv``: another inode)
+        or copied over (it shrank; a SQLite file in WAL mode never does by itself)."""
+        if self._identity is None:  # created after opening (create_schema): adopt it
+            self._identity = self._stat()
+            self._size = self._identity[2] if self._identity else 0
+            return None
+        now = self._stat()
+        if now is None:
+            return f"数据文件已被移走或删除 the store file {self.path} was moved or deleted; restart"
+        if now[:2] != self._identity[:2]:
+            return (f"数据文件已被替换 the store file {self.path} was replaced while served "
+                    "(another file at the path); restart to serve the new file")
+        if now[2] < self._size:
+            return (f"数据文件被覆盖或截短 the store file {self.path} shrank while served "
+                    "(copied over?); restart")
+        self._size = now[2]
+        return None
+
+    def damage(self, exc: Exception) -> str | None:
+        text = str(exc).lower()
+        if "malformed" in text or "not a database" in text or "disk i/o error" in text:
+            return f"数据文件已损坏 the store file {self.path} is damaged ({str(exc).splitlines()[0]})"
+        return None
 
     @classmethod
     def from_url(cls, url: str, *, query_timeout: float | None = None) -> EmbeddedStore:

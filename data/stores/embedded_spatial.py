@@ -24,6 +24,8 @@ def _metric_points(wkbs, epsg: int) -> np.ndarray:
     if len(wkbs) == 0:
         return np.empty((0, 2))
     geoms = geo_cov.to_metric(shapely.from_wkb(np.asarray(wkbs, dtype=object)), epsg)
+    if (shapely.get_type_id(geoms) == 0).all():  # points (cases, cameras): their own coordinates
+        return shapely.get_coordinates(geoms)
     return shapely.get_coordinates(shapely.point_on_surface(geoms))
 
 
