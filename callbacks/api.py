@@ -17,7 +17,6 @@ import math
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from callbacks import auth

@@ -24,6 +24,7 @@ from dashboard.domain import BadRequest, Filters, HeatFilters, Period, local_now
 from dashboard.indicators import INDICATORS, compute
 from data import queries
 from data.coverage import coverage_summary
+from data.ingest import importer as ingest
 from data.stores.base import QueryTimeout, Store, StoreUnavailable
 from geo import cells as geo_cells
 from geo import coverage as geo_cov
@@ -238,7 +239,8 @@ class CityData:
     def heat(self, code: str, period: Period, heat: HeatFilters = HeatFilters(), *,
              cell: str = "hex", size: float = 500, cache: bool = True) -> pd.DataFrame:
         """Disputes per cell: ``i``, ``j``, ``count``, ``ids`` (newest first), ``lon``/``lat`` of the
-        centre and ``geometry`` (the cell's polygon as a GeoJSON dict). ``size`` is clamped by :meth:`heat_size`.
+        centre and ``geometry`` (the cell's polygon as a GeoJSON dict). ``size`` is clamped by
+        :meth:`heat_size`.
         ``cache=False`` builds it without keeping it (the API keeps only its finished answer)."""
         size, _ = self.heat_size(code, cell, size)
         key = dict(code=code, start=period.start, end=period.end, heat=heat, cell=cell,
@@ -335,6 +337,20 @@ class CityData:
                 raise self.unavailable(exc) from exc
             self.cache.set(key, value, timeout=self.cache_seconds)
         return value
+
+    def ingest_cases(self, records: list, *, partial: bool = False, crs=None, actor: str = "api"):
+        """Live ingest (``data.ingest.importer.ingest_cases``) through the service: refused while
+        the store's file is replaced (:class:`StoreReplaced`), a database error is
+        :class:`StoreUnavailable` (a 503, not a 500), and the next version check sees the change."""
+        if self.check_store():
+            raise StoreReplaced(self.store_problem)
+        try:
+            report = ingest.ingest_cases(self.store, records, partial=partial, crs=crs,
+                                         timezone=self.timezone, actor=actor)
+        except SQLAlchemyError as exc:
+            raise self.unavailable(exc) from exc
+        self.version(fresh=True)
+        return report
 
     def cached_answer(self, name: str, build, **key) -> bytes:
         """An answer's bytes, built once per ``key`` and data version and kept gzipped (a cached

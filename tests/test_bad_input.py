@@ -394,7 +394,7 @@ def test_a_bad_link_shows_a_banner_not_a_blank_page(hostile, search, word):
 
 def test_a_date_picker_date_outside_the_years_is_ignored():
     with pytest.raises(PreventUpdate):
-        wiring.sync_view(wallscreen.SPEC, wallscreen.SPEC.ids.dates,
+        wiring.sync_view(wallscreen.VIEW, wallscreen.VIEW.ids.dates,
                          {"search": "", "period": "custom", "start": "0001-01-01", "end": "2026-01-01"},
                          today=T0.date(), unit_exists=lambda code: True)
 
