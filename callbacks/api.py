@@ -27,7 +27,7 @@ from dashboard.limits import TooBusy
 from dashboard.viewstate import CELL_KINDS, BadRequest, Period, ViewState
 from data.ingest.importer import ImportRejected
 from data.scoped import ScopedData
-from data.service import CityData, QueryTimeout, StoreReplaced, StoreUnavailable
+from data.service import UNREACHABLE, CityData, QueryTimeout, StoreReplaced, StoreUnavailable
 from geo.cells import size_for_bounds
 from geo.geojson import dumps
 
@@ -74,6 +74,8 @@ def register(app, data: CityData, *, writer_token: str = "") -> None:
     server.config["MAX_CONTENT_LENGTH"] = limits.current().max_body_bytes
     # App-wide, so other blueprints (exports) answer the same way.
     server.register_error_handler(TooBusy, _too_busy)
+    for error in UNREACHABLE:
+        server.register_error_handler(error, _unavailable)
     server.register_error_handler(RequestEntityTooLarge, _too_large)
     server.register_blueprint(api)
 
@@ -127,7 +129,8 @@ def healthz():
     who = auth.principal()
     admin = who is not None and who.may("admin")
     if data.store_problem:
-        problem = data.store_problem if admin else "数据文件在运行中被替换或损坏 store file replaced or damaged; restart"
+        problem = (data.store_problem if admin
+                   else "数据文件在运行中被替换或损坏 store file replaced or damaged; restart")
         details = {"store": data.store.kind, "version": version} if admin else {}
         return jsonify(status="degraded", problem=problem, writes="refused until restart", **details), 503
     if version is None:

@@ -4,7 +4,7 @@ every worker thread and starve the screens.
 Decorate a Flask view with ``@expensive``: while a client has ``CITYBRAIN_EXPENSIVE_PER_CLIENT``
 such requests running, its next one is answered 429 with a message and ``Retry-After`` (the app's
 error handler for :class:`dashboard.limits.TooBusy`, installed by ``callbacks.api.register``).
-A client is the logged-in user when the request names one (``flask.g.user``), else its address.
+A client is the request's principal (person or token) at its address, else the address alone.
 """
 
 from __future__ import annotations
@@ -52,15 +52,13 @@ LIMITER = ClientLimiter()
 
 
 def client_key() -> str:
-    """Who is asking: the logged-in user if the request has one, else the remote address."""
-    if has_request_context():
-        user = getattr(g, "user", None)
-        name = getattr(user, "id", None) or getattr(user, "username", None) or (
-            user if isinstance(user, str) else None)
-        if name:
-            return f"user:{name}"
-        return f"addr:{request.remote_addr or '?'}"
-    return "local"
+    """Who is asking: the request's principal (``callbacks/auth.py``) at its address, else the
+    address alone."""
+    if not has_request_context():
+        return "local"
+    address = request.remote_addr or "?"
+    who = g.get("principal")
+    return f"{who.kind}:{who.name}@{address}" if who is not None else f"addr:{address}"
 
 
 def expensive(view):

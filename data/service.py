@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dashboard import limits
 from dashboard.domain import BadRequest, Filters, HeatFilters, Period, local_now
@@ -34,7 +35,12 @@ from geo.simplify import simplify_children
 
 # Callers catch the store's errors from here: QueryTimeout (a statement ran past the limit) is a
 # StoreUnavailable (the database could not answer).
-__all__ = ["CityData", "Geometry", "QueryTimeout", "StoreReplaced", "StoreUnavailable"]
+__all__ = ["CityData", "Geometry", "QueryTimeout", "StoreReplaced", "StoreUnavailable", "UNREACHABLE"]
+
+# Driver errors that mean the database cannot be reached or is locked (not a bug in a query):
+# wherever one escapes a handler (e.g. a token look-up before the service is asked), the app
+# answers 503 with Retry-After, not 500 (``callbacks/api.py`` registers the handler).
+UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 _VERSION_TTL_SECONDS = 2.0
 

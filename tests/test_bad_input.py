@@ -32,9 +32,11 @@ from dashboard.settings import Settings
 from data import schema
 from data.ingest.importer import ImportOptions, neutralise_formula, run_import
 from data.stores import open_store
+from tests.access import grant
 from tests.factories import EAST, T0, WEST, case, tiny_city, write_cases
 
-TOKEN = "s3cret"
+TOKEN = "s3cret"  # CITYBRAIN_WRITER_TOKEN: what POSTs send; GETs send an analyst token (tests/access.py)
+READER = "token:tests-analyst@127.0.0.1"  # that token's client key for the per-client limit
 BODY_LIMIT = 200_000  # this corpus's CITYBRAIN_MAX_BODY_BYTES, so a too-large body stays cheap
 CODES = {"city": "990100", "district": "990102", "grid": "990102001001001", "east_grid": "990103001001001"}
 
@@ -209,6 +211,7 @@ def hostile(request, tmp_path_factory):
     _fill(store)
     url = store.engine.url.render_as_string(hide_password=False)
     app = create_app(Settings(db=url, writer_token=TOKEN, max_body_bytes=BODY_LIMIT))
+    app.server.config["CITYBRAIN_READER"] = grant(store)
     yield app.server.test_client(), store, app.server.config["CITYBRAIN_DATA"]
     app.server.config["CITYBRAIN_DATA"].store.engine.dispose()
     store.engine.dispose()
@@ -224,8 +227,12 @@ def counts(store) -> dict:
 
 
 def send(client, method: str, path: str, body=None, headers=()):
+    """The request as a real caller sends it: reads with an analyst token of the whole city,
+    writes with the writer token."""
     path = path.format(**CODES)
-    head = {"Authorization": f"Bearer {TOKEN}", **dict(headers)}
+    reader = client.application.config.get("CITYBRAIN_READER")
+    token = reader if method == "GET" and reader else TOKEN
+    head = {"Authorization": f"Bearer {token}", **dict(headers)}
     if method == "GET":
         return client.get(path, headers=head)
     data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False)
@@ -251,7 +258,7 @@ def test_bad_input_gets_a_clear_4xx_and_stores_nothing(hostile, bad):
 def test_the_server_still_answers_after_the_corpus(hostile):
     client, store, _ = hostile
     assert client.get("/healthz").status_code == 200
-    assert client.get(f"/api/v1/units/{CODES['city']}").status_code == 200
+    assert send(client, "GET", U).status_code == 200
     before = counts(store)
     reply = send(client, "POST", C, good(external_id="AFTER-1"))
     assert reply.status_code == 201, reply.get_data(as_text=True)
@@ -314,7 +321,7 @@ def test_concurrent_resends_of_a_new_case_never_fail(hostile):
 def test_expensive_requests_are_limited_per_client(hostile):
     client, _, _ = hostile
     most = limits.current().expensive_per_client
-    held = [LIMITER.slot("addr:127.0.0.1", most) for _ in range(most)]
+    held = [LIMITER.slot(READER, most) for _ in range(most)]
     for slot in held:
         slot.__enter__()
     try:
@@ -408,7 +415,9 @@ def test_ingest_and_reads_while_postgresql_is_down_answer_503():
     reply = send(client, "POST", C, good())
     assert reply.status_code == 503 and "unavailable" in reply.get_json()["error"]
     assert reply.headers["Retry-After"]
-    assert send(client, "GET", U).status_code == 503
+    # A reader's token cannot even be looked up: still 503, not 500.
+    reply = client.get(U.format(**CODES), headers={"Authorization": "Bearer some-reader-token"})
+    assert reply.status_code == 503 and reply.headers["Retry-After"]
     assert send(client, "GET", "/healthz").status_code == 503
     limits.configure(Settings())
 
