@@ -238,8 +238,6 @@ def _ingest_body() -> tuple[list, dict]:
     if len(records) > most:
         raise BadRequest(f"一次最多 {most} 件 too many cases in one request ({len(records):,} > {most}, "
                          "CITYBRAIN_MAX_BATCH); send several batches")
-    if not records:
-        raise BadRequest("cases 为空 no cases in the body")
     return records, options
 
 
