@@ -52,7 +52,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     heat.register(app, scoped, settings)
     coverage.register(app, scoped, settings)
     api.register(app, data, writer_token=settings.writer_token)
-    auth.register(app, Accounts(store.engine), settings)  # last: the CSP hashes every inline script
+    # Last: the CSP holds the hash of every inline script.
+    auth.register(app, Accounts.beside(settings.db_url, store.engine), settings)
     app.server.config["CITYBRAIN_DATA"] = data
     return app
 

@@ -32,6 +32,7 @@ from werkzeug.serving import WSGIRequestHandler
 from dashboard import strings
 from data.access import Accounts, Denied, Principal, check, new_secret, secret_key
 from data.scoped import ScopedData
+from data.service import StoreUnavailable
 
 CSRF_COOKIE, CSRF_HEADER = "_csrf_token", "X-CSRFToken"
 PUBLIC_PATHS = ("/login", "/logout", "/healthz")
@@ -70,6 +71,7 @@ def register(app, accounts: Accounts, settings) -> None:
     server.before_request(_guard)
     server.after_request(_headers)
     server.register_error_handler(Denied, _denied)
+    server.register_error_handler(StoreUnavailable, _unavailable)  # the guard's own look-ups
     server.register_blueprint(login_pages)
 
 
@@ -276,6 +278,10 @@ def _csrf_ok(sent: str | None) -> bool:
 
 def _denied(exc: Denied):
     return _error(exc.status, str(exc))
+
+
+def _unavailable(exc: StoreUnavailable):
+    return _error(503, "数据库暂时无法访问 store unavailable")
 
 
 def _error(status: int, message: str):

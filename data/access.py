@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from data.schema import api_tokens, audit_log, unit_closure, units, users
@@ -185,29 +185,42 @@ class Accounts:
     def __init__(self, engine: Engine):
         self.engine = engine
 
+    @classmethod
+    def beside(cls, url: str, screens: Engine) -> Accounts:
+        """For the server: an engine of its own without the screens' statement time limit (a
+        login's look-ups are bookkeeping, like an import), disposed with ``screens``."""
+        from data.stores import open_store
+
+        engine = open_store(url).engine
+        event.listen(screens, "engine_disposed", lambda _engine: engine.dispose())
+        return cls(engine)
+
+    def _begin(self):
+        return self.engine.begin()
+
     # --- units ---
 
     def chain(self, code: str) -> list[str]:
         """The codes from the root down to ``code`` (empty for an unknown code)."""
         query = (select(unit_closure.c.ancestor_code).where(unit_closure.c.descendant_code == code)
                  .order_by(unit_closure.c.depth.desc()))
-        with self.engine.connect() as conn:
+        with self._begin() as conn:
             return [r[0] for r in conn.execute(query)]
 
     def require_unit(self, code: str) -> None:
-        with self.engine.connect() as conn:
+        with self._begin() as conn:
             if conn.execute(select(units.c.code).where(units.c.code == code)).first() is None:
                 raise ValueError(f"未找到单元 unit not found: {code}")
 
     def root_code(self) -> str | None:
-        with self.engine.connect() as conn:
+        with self._begin() as conn:
             return conn.execute(select(units.c.code).where(units.c.parent_code.is_(None))
                                 .order_by(units.c.code)).scalar()
 
     # --- people ---
 
     def has_users(self) -> bool:
-        with self.engine.connect() as conn:
+        with self._begin() as conn:
             return conn.execute(select(func.count()).select_from(users)).scalar() > 0
 
     def add_user(self, name: str, role: str, unit: str, password: str) -> None:
@@ -216,7 +229,7 @@ class Accounts:
         if not name or len(name) > 64:
             raise ValueError("用户名应为 1 到 64 个字符 name must be 1 to 64 characters")
         self.require_unit(unit)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             if conn.execute(select(users.c.name).where(users.c.name == name)).first():
                 raise ValueError(f"用户已存在 user exists: {name}")
             conn.execute(insert(users).values(name=name, role=role, unit_code=unit,
@@ -226,11 +239,11 @@ class Accounts:
     def list_users(self) -> list[dict]:
         query = select(users.c.name, users.c.role, users.c.unit_code, users.c.disabled,
                        users.c.created_at, users.c.password_changed_at).order_by(users.c.name)
-        with self.engine.connect() as conn:
+        with self._begin() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def _update_user(self, name: str, **values) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             if conn.execute(update(users).where(users.c.name == name).values(**values)).rowcount == 0:
                 raise ValueError(f"未找到用户 user not found: {name}")
 
@@ -241,7 +254,7 @@ class Accounts:
         self._update_user(name, password_hash=hash_password(password), password_changed_at=_now())
 
     def _user_row(self, name: str):
-        with self.engine.connect() as conn:
+        with self._begin() as conn:
             return conn.execute(select(users).where(users.c.name == name)).mappings().first()
 
     def authenticate(self, name: str, password: str) -> Principal | None:
@@ -278,7 +291,7 @@ class Accounts:
             raise ValueError("令牌名应为 1 到 64 个字符 name must be 1 to 64 characters")
         self.require_unit(unit)
         token = new_secret()
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             if conn.execute(select(api_tokens.c.name).where(api_tokens.c.name == name)).first():
                 raise ValueError(f"令牌已存在 token exists: {name}")
             conn.execute(insert(api_tokens).values(name=name, role=role, unit_code=unit,
@@ -288,11 +301,11 @@ class Accounts:
     def list_tokens(self) -> list[dict]:
         query = select(api_tokens.c.name, api_tokens.c.role, api_tokens.c.unit_code,
                        api_tokens.c.created_at, api_tokens.c.revoked_at).order_by(api_tokens.c.name)
-        with self.engine.connect() as conn:
+        with self._begin() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def revoke_token(self, name: str) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             done = conn.execute(update(api_tokens).where(api_tokens.c.name == name,
                                                          api_tokens.c.revoked_at.is_(None))
                                 .values(revoked_at=_now()))
@@ -303,7 +316,7 @@ class Accounts:
         """The active token's principal (``once``: a one-time login token, used up now)."""
         query = select(api_tokens).where(api_tokens.c.token_hash == token_hash(token),
                                          api_tokens.c.revoked_at.is_(None))
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             row = conn.execute(query).mappings().first()
             if row is None or (row["role"] == ONCE_ROLE) != once:
                 return None
@@ -318,7 +331,7 @@ class Accounts:
     def token_named(self, name: str) -> Principal | None:
         """The active token ``name`` (a display's cookie names its token; revoking ends it)."""
         query = select(api_tokens).where(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
-        with self.engine.connect() as conn:
+        with self._begin() as conn:
             row = conn.execute(query).mappings().first()
         if row is None or row["role"] == ONCE_ROLE:
             return None
@@ -329,7 +342,7 @@ class Accounts:
     def audit(self, action: str, *, actor: str | None, address: str | None = None,
               unit: str | None = None, object: str | None = None, result: str = "ok") -> None:
         """Append one row (the only write to the audit trail there is)."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(insert(audit_log).values(
                 at=_now(), actor=(actor or "")[:80], address=(address or "")[:64], action=action,
                 unit_code=unit, object=object, result=result))
@@ -344,7 +357,7 @@ class Accounts:
             query = query.where(c.actor == actor)
         if action:
             query = query.where(c.action == action)
-        with self.engine.connect() as conn:
+        with self._begin() as conn:
             return [dict(r) for r in conn.execute(query.order_by(c.id)).mappings()]
 
     def failures(self, *, minutes: int, actor: str | None = None, address: str | None = None,
@@ -359,5 +372,5 @@ class Accounts:
             query = query.where(c.address == address)
         if object is not None:
             query = query.where(c.object == object)
-        with self.engine.connect() as conn:
+        with self._begin() as conn:
             return conn.execute(query).scalar()

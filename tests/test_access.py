@@ -405,3 +405,13 @@ def test_strings_for_refusals_are_chinese_and_english(app, demo_store, city):
     message = client.get(f"/api/v1/units/{city.b['code']}").json["error"]
     assert "无权" in message and "jurisdiction" in message
     assert strings.FORBIDDEN
+
+
+def test_every_service_method_is_scoped():
+    """A method added to CityData must be named in data/scoped.py (else callbacks cannot reach it)."""
+    from data.scoped import CASE_METHODS, FREE, UNIT_METHODS, ScopedData
+    from data.service import CityData
+
+    public = {n for n in dir(CityData) if not n.startswith("_")}
+    explicit = {n for n in vars(ScopedData) if not n.startswith("_")}
+    assert public - UNIT_METHODS - CASE_METHODS - FREE - explicit == set()

@@ -15,6 +15,7 @@ from dashboard import ids, strings
 from dashboard.settings import Settings
 from data import queries
 from data.stores import QueryTimeout, StoreUnavailable, open_store
+from tests.access import grant
 
 # Runs for minutes on either database unless something stops it.
 RUNAWAY = text("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 2000000000) "
@@ -38,6 +39,7 @@ def limited(demo_store):
 @pytest.fixture
 def tiny_limit_app(demo_store):
     app = create_app(Settings(db=_url(demo_store), query_timeout_seconds=TINY))
+    app.test_token = grant(demo_store)  # granted without the limit; tests/access.py
     yield app
     app.server.config["CITYBRAIN_DATA"].store.engine.dispose()  # leave the template database free
 
@@ -84,7 +86,7 @@ def test_the_setting_is_read_from_the_environment():
 def test_the_api_answers_503(demo_store, tiny_limit_app):
     with demo_store.engine.connect() as conn:
         city = queries.roots(conn)[0]["code"]
-    response = tiny_limit_app.server.test_client().get(f"/api/v1/units/{city}/children?period=year")
+    response = _client(tiny_limit_app).get(f"/api/v1/units/{city}/children?period=year")
     assert response.status_code == 503
     assert response.get_json() == {"error": "查询超时 (query timed out)"}
 
@@ -111,6 +113,13 @@ def _run_callback(app, url_id: str, error_id: str, search: str) -> dict:
         "state": [{**s, "value": None} for s in spec["state"]],
         "changedPropIds": [f"{url_id}.search"],
     }
-    response = app.server.test_client().post("/_dash-update-component", json=body)
+    response = _client(app).post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["response"]
+
+
+def _client(app):
+    """A test client of a city-wide analyst (a real token, tests/access.py)."""
+    client = app.server.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {app.test_token}"
+    return client
