@@ -343,7 +343,7 @@ def login():
     who = _accounts().authenticate(name, password)
     if who is None:
         _accounts().audit("login_failed", actor=name, address=address, object="password", result="fail")
-        return _login_page(strings.LOGIN_FAILED, status=401)
+        return _login_page(strings.LOGIN_FAILED)  # the form again, saying why (not an HTTP error)
     _start_session(who, hours=settings.session_hours)
     g.principal = who
     audit("login", unit=who.unit, object="password")
