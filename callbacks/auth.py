@@ -160,7 +160,7 @@ def _is_https() -> bool:
 
 
 def _guard():
-    if request.path.startswith(PUBLIC_PATHS):
+    if request.path in PUBLIC_PATHS:
         g.principal = _optional_principal()
         return None
     bearer = _bearer()

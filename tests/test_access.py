@@ -416,3 +416,66 @@ def test_every_service_method_is_scoped():
     public = {n for n in dir(CityData) if not n.startswith("_")}
     explicit = {n for n in vars(ScopedData) if not n.startswith("_")}
     assert public - UNIT_METHODS - CASE_METHODS - FREE - explicit == set()
+
+
+def test_a_new_password_or_disabling_ends_sessions(app, demo_store, city):
+    accounts = Accounts(demo_store.engine)
+    for name in ("p-passwd", "p-disabled"):
+        person(demo_store, name, role="analyst", unit=city.a["code"])
+    clients = {}
+    for i, name in enumerate(("p-passwd", "p-disabled")):
+        clients[name] = app.server.test_client()
+        clients[name].environ_base["REMOTE_ADDR"] = f"10.0.2.{i}"
+        assert login(clients[name], name).status_code == 302
+        assert clients[name].get("/api/v1/units").status_code == 200
+    time.sleep(1.1)  # the stamp has whole seconds
+    accounts.set_password("p-passwd", "another long password")
+    accounts.disable_user("p-disabled")
+    for client in clients.values():
+        assert client.get("/api/v1/units").status_code == 401
+
+
+def test_only_trusted_proxies_may_name_the_user(demo_store, tmp_path, city):
+    url = demo_store.engine.url.render_as_string(hide_password=False)
+    app = create_app(Settings(db=url, data_dir=str(tmp_path), secret_key="k", auth_header="X-Remote-User",
+                              trusted_proxies="10.1.1.1"))
+    try:
+        person(demo_store, "p-sso", role="viewer", unit=city.a["code"])
+        proxied = app.server.test_client()
+        proxied.environ_base.update(REMOTE_ADDR="10.1.1.1", HTTP_X_REMOTE_USER="p-sso",
+                                    HTTP_X_FORWARDED_FOR="192.0.2.7")
+        assert [u["code"] for u in proxied.get("/api/v1/units").json["units"]] == [city.a["code"]]
+        direct = app.server.test_client()
+        direct.environ_base.update(REMOTE_ADDR="10.9.9.9", HTTP_X_REMOTE_USER="p-sso")
+        assert direct.get("/api/v1/units").status_code == 401
+        unknown = app.server.test_client()
+        unknown.environ_base.update(REMOTE_ADDR="10.1.1.1", HTTP_X_REMOTE_USER="nobody-here")
+        assert unknown.get("/api/v1/units").status_code == 401
+    finally:
+        app.server.config["CITYBRAIN_DATA"].store.engine.dispose()
+
+
+def test_login_goes_back_only_to_this_site(app, demo_store):
+    person(demo_store, "p-next", role="viewer")
+    for target, expected in (("/heat?unit=1", "/heat?unit=1"), ("//evil.example/x", "/"),
+                             ("https://evil.example/", "/"), ("/\\evil.example", "/")):
+        client = app.server.test_client()
+        client.environ_base["REMOTE_ADDR"] = "10.0.3.1"
+        page = client.get("/login").get_data(as_text=True)
+        reply = client.post("/login", data={"username": "p-next", "password": "correct horse battery staple",
+                                            "csrf_token": csrf_from(page), "next": target})
+        assert reply.status_code == 302 and reply.location == expected, target
+
+
+def test_secrets_are_masked_and_debug_stays_on_loopback(monkeypatch, capsys, tmp_path):
+    from app import main
+    from dashboard.settings import mask_url
+
+    assert mask_url("postgresql://cb:s3cr@t@db:5432/city") == "postgresql://cb:***@db:5432/city"
+    assert mask_url("GET /?token=abc&unit=1 HTTP/1.1") == "GET /?token=***&unit=1 HTTP/1.1"
+    assert mask_url("sqlite:////var/citybrain.gpkg") == "sqlite:////var/citybrain.gpkg"
+    monkeypatch.setenv("CITYBRAIN_DEBUG", "1")
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("CITYBRAIN_DATA_DIR", str(tmp_path))
+    assert main(["serve"]) == 2
+    assert "loopback" in capsys.readouterr().err
