@@ -15,6 +15,10 @@ How every part of the app uses it (see docs/ARCHITECTURE.md, "Who is looking"):
   the URL is checked against the scope, and the handler's need (``@needs("cases")``,
   ``@needs("export")``, ``@needs("ingest")``; "read" when unmarked, ``@needs(None)`` for public)
   against the role. Handlers ask ``scoped()`` for the service and ``audit(action, …)`` to record.
+  An object that is not a unit in the URL (a case id, an export job) is checked by its unit:
+  ``scoped(data).require(its_unit_code, "cases")`` before anything of it is answered.
+- **A new service method** is named in ``data/scoped.py`` (``UNIT_METHODS``, ``CASE_METHODS`` or
+  ``FREE``); a test fails until it is.
 """
 
 from __future__ import annotations
