@@ -13,7 +13,8 @@
   draws no dots); an analyst's or admin's case list is written to the audit trail.
 
 Adding a method to ``CityData``: name it in ``UNIT_METHODS`` (its first argument is a unit code),
-``CASE_METHODS`` (a unit code, and it returns case records) or ``FREE`` (nothing about a unit).
+``CASE_METHODS`` (a unit code, and it returns case records), ``FREE`` (nothing about a unit) or
+``WRITES`` (a write, never reached through this wrapper).
 A method named nowhere is not reachable through the wrapper: it fails loudly, never open.
 """
 
@@ -34,7 +35,11 @@ CASE_METHODS = frozenset({"recent_cases", "alarms"})
 # ``cached_answer`` keeps bytes built by a closure over this wrapper (so checked as they are built);
 # ``store_problem``/``check_store``: whether the embedded file was replaced while served.
 FREE = frozenset({"version", "now", "case_points", "coverage_drawing", "timezone", "cache_seconds",
-                  "intervention_seconds", "cached_answer", "store_problem", "check_store"})
+                  "intervention_seconds", "cached_answer", "store_problem", "check_store",
+                  "unavailable"})
+# Not for readers at all: only the ingest handler calls it, on the service itself, after
+# ``@auth.needs("ingest")`` (callbacks/api.py). Through the wrapper it fails like an unnamed one.
+WRITES = frozenset({"ingest_cases"})
 
 
 class ScopedData:
