@@ -3,6 +3,8 @@
 import hashlib
 import io
 import math
+import sqlite3
+from contextlib import closing
 from datetime import datetime
 
 import geopandas as gpd
@@ -140,8 +142,13 @@ def test_surveys_and_events_exist(embedded_demo, cases):
     assert (first == vocab.ACCEPTED).all()
 
 
-def test_the_file_is_a_geopackage_that_geopandas_opens(embedded_demo, units):
-    path = embedded_demo.engine.url.database
+def test_the_file_is_a_geopackage_that_geopandas_opens(embedded_demo, units, tmp_path):
+    # GDAL brings its own SQLite: two SQLite libraries on one WAL file in one process release
+    # each other's locks and can corrupt it, so GDAL reads a consistent copy (SQLite's backup).
+    path = str(tmp_path / "copy.gpkg")
+    with closing(sqlite3.connect(embedded_demo.engine.url.database)) as source, \
+            closing(sqlite3.connect(path)) as copy:
+        source.backup(copy)
     layers = set(gpd.list_layers(path).name)
     assert {"units", "cases", "cameras", "key_places"} <= layers
     read = gpd.read_file(path, layer="units")
