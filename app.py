@@ -15,7 +15,7 @@ import dash
 from flask_caching import Cache
 from sqlalchemy.exc import SQLAlchemyError
 
-from callbacks import api, auth, coverage, heat, router, wallscreen
+from callbacks import api, auth, coverage, exports, heat, router, wallscreen
 from dashboard import limits, strings
 from dashboard.settings import LOOPBACK, Settings, database_url, mask_logged_urls, mask_url, settings_table
 from data import access_cli
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     heat.register(app, scoped, settings)
     coverage.register(app, scoped, settings)
     api.register(app, data, writer_token=settings.writer_token)
+    exports.register(app, data, settings)
     # Last: the CSP holds the hash of every inline script.
     auth.register(app, Accounts.beside(settings.db_url, store.engine), settings)
     app.server.config["CITYBRAIN_DATA"] = data

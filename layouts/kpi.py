@@ -8,10 +8,8 @@ import math
 from dash import html
 
 from dashboard import strings
+from dashboard.compare import change
 from dashboard.indicators import INDICATORS, KPI_CARDS
-
-# Snapshots ("now") have no previous period to compare with.
-_SNAPSHOTS = {"overdue", "camera_online_rate"}
 
 
 def kpi_cards(values: dict, previous: dict, label: str = "环比") -> list[html.Div]:
@@ -34,22 +32,17 @@ def _card(key: str, value, previous, label: str) -> html.Div:
 
 
 def _delta(key: str, value, previous, label: str):
-    ind = INDICATORS[key]
-    if key in _SNAPSHOTS:
+    c = change(key, value, previous)  # the same change the briefing pack puts in words
+    if c.kind == "snapshot":
         return strings.REALTIME
-    if value is None or previous is None or (ind.kind != "rate" and not previous):
+    if c.kind == "none":
         return strings.NO_PREVIOUS
-    if ind.kind == "rate":
-        change, text = (value - previous) * 100, strings.PREVIOUS_DELTA_POINTS
-    else:
-        change, text = (value - previous) / previous * 100, strings.PREVIOUS_DELTA
-    if abs(change) < 0.05:
+    if c.kind == "flat":
         return html.Span(strings.UNCHANGED.format(label=label), className="flat")
-    arrow = strings.UP if change > 0 else strings.DOWN
-    good = (change > 0) == ind.higher_is_better
-    unit = "" if ind.kind == "rate" else "%"
-    text = text.format(label=label, arrow=arrow, value=f"{abs(change):.1f}{unit}")
-    return html.Span(text, className="good" if good else "bad")
+    arrow = strings.UP if c.kind == "up" else strings.DOWN
+    text = strings.PREVIOUS_DELTA_POINTS if c.points else strings.PREVIOUS_DELTA
+    return html.Span(text.format(label=label, arrow=arrow, value=c.text),
+                     className="good" if c.good else "bad")
 
 
 def tiles(items: list[tuple[str, str, str, str | None]]) -> list[html.Div]:

@@ -1,0 +1,103 @@
+"""Charts to PNG and SVG on the server, with kaleido and the machine's own Chromium.
+
+Nothing is fetched: plotly.js comes from the installed plotly package, MathJax is off, the fonts
+are the machine's (fonts-noto-cjk). One kaleido server (one Chromium) is started on first use and
+kept: an image then takes a fraction of a second instead of seconds. Renders are serialised.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import plotly
+
+FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+_lock = threading.Lock()
+_started = False
+
+
+class RenderUnavailable(RuntimeError):
+    """No Chromium (or no kaleido) on this machine: charts cannot be drawn server-side."""
+
+
+def browser_path() -> str | None:
+    """The Chromium kaleido drives: ``BROWSER_PATH``, else a known path, else ``chromium`` on PATH."""
+    if os.environ.get("BROWSER_PATH"):
+        return os.environ["BROWSER_PATH"] if Path(os.environ["BROWSER_PATH"]).exists() else None
+    for path in CHROMIUM_CANDIDATES:
+        if Path(path).exists():
+            return path
+    return shutil.which("chromium")
+
+
+def available() -> bool:
+    try:
+        import kaleido  # noqa: F401
+    except ImportError:
+        return False
+    return browser_path() is not None
+
+
+def _ensure_started() -> None:
+    global _started
+    if _started:
+        return
+    try:
+        import kaleido
+    except ImportError as exc:
+        raise RenderUnavailable("kaleido 未安装 (pip install kaleido)") from exc
+    path = browser_path()
+    if path is None:
+        raise RenderUnavailable("未找到 Chromium (apt-get install chromium, or set BROWSER_PATH)")
+    os.environ["BROWSER_PATH"] = path
+    kaleido.start_sync_server(mathjax=False, plotlyjs=str(PLOTLY_JS), silence_warnings=True)
+    _started = True
+
+
+def render(fig, fmt: str = "png", *, width: int | None = None, height: int | None = None,
+           scale: float = 2.0) -> bytes:
+    """``fig`` as PNG (``scale``× the CSS size) or SVG bytes."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown image format {fmt!r}")
+    opts = {"format": fmt, "width": width or fig.layout.width or 1280,
+            "height": height or fig.layout.height or 720, "scale": scale if fmt == "png" else 1}
+    with _lock:
+        _ensure_started()
+        import kaleido
+
+        data = kaleido.calc_fig_sync(fig, opts=opts)
+    return data if isinstance(data, bytes) else data.encode()
+
+
+SCREEN = (1920, 1080)
+
+
+def screenshot(url: str, *, width: int = SCREEN[0], height: int = SCREEN[1], wait_ms: int = 12_000) -> bytes:
+    """A PNG of the page at ``url`` (the wall screen, served by this same server), taken by the
+    machine's headless Chromium, with software GL so that the map draws without a GPU."""
+    import subprocess
+    import tempfile
+
+    path = browser_path()
+    if path is None:
+        raise RenderUnavailable("未找到 Chromium (apt-get install chromium, or set BROWSER_PATH)")
+    with tempfile.TemporaryDirectory(prefix="citybrain-shot-") as tmp:
+        out = Path(tmp) / "screen.png"
+        args = [path, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", f"--user-data-dir={tmp}/profile", "--lang=zh-CN",
+                f"--window-size={width},{height}", f"--virtual-time-budget={wait_ms}",
+                f"--screenshot={out}", url]
+        try:
+            subprocess.run(args, capture_output=True, timeout=wait_ms / 1000 + 60, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise RenderUnavailable("Chromium 截图超时 screenshot timed out") from exc
+        if not out.exists():
+            raise RenderUnavailable("Chromium 未能截图 screenshot failed")
+        return out.read_bytes()
