@@ -272,14 +272,20 @@ def level_rows(data: CityData, q: Question, level: str) -> list[dict]:
     return rows
 
 
-def ranked(rows: list[dict], metric: str, *, worst_first: bool = False) -> list[dict]:
-    """Best first by ``metric`` (worst first if asked); units without a value last."""
-    ind = INDICATORS[metric]
+def ranked(rows: list[dict], metric: str) -> list[dict]:
+    """In the screen's ranking order: largest value first, units without a value last."""
     known = [r for r in rows if not _missing(r.get(metric))]
     unknown = [r for r in rows if _missing(r.get(metric))]
-    best_first = ind.higher_is_better != worst_first
-    known.sort(key=lambda r: (r[metric], r["code"]), reverse=best_first)
+    known.sort(key=lambda r: (-r[metric], r["code"]))
     return [{**r, "rank": i} for i, r in enumerate(known + unknown, start=1)]
+
+
+def worst(rows: list[dict], metric: str, limit: int) -> list[dict]:
+    """The units doing worst on ``metric`` (lowest rate, most cases), without the unknown."""
+    ind = INDICATORS[metric]
+    known = [r for r in rows if not _missing(r.get(metric))]
+    known.sort(key=lambda r: (r[metric] if ind.higher_is_better else -r[metric], r["code"]))
+    return known[:limit]
 
 
 def ranking_table(data: CityData, q: Question, level: str | None) -> tab.Table:
@@ -378,14 +384,12 @@ def briefing(data: CityData, q: Question) -> Pack:
                          "kept_local_rate", "cases_per_10k")],
     ))
     # The map coloured by the chosen indicator, with the best and the worst children in words.
-    map_lines = []
     if children:
-        order = ranked(children, metric)
-        known = [r for r in order if not _missing(r.get(metric))]
+        known = [r for r in ranked(children, metric) if not _missing(r.get(metric))]
         map_lines = [f"共 {len(children)} 个{level}，按{ind.label}："]
         if known:
-            map_lines.append("较好：" + "、".join(f"{r['name']} {ind.format(r[metric])}" for r in known[:3]))
-            map_lines.append("较差：" + "、".join(f"{r['name']} {ind.format(r[metric])}"
+            map_lines.append("最高：" + "、".join(f"{r['name']} {ind.format(r[metric])}" for r in known[:3]))
+            map_lines.append("最低：" + "、".join(f"{r['name']} {ind.format(r[metric])}"
                                                 for r in known[::-1][:3]))
     else:
         map_lines = [strings.NO_CHILDREN, f"{ind.label} {ind.format(kpis.get(metric))}"]
@@ -416,20 +420,17 @@ def briefing(data: CityData, q: Question) -> Pack:
             [[str(r["rank"]), r["name"], *[INDICATORS[k].format(r.get(k)) for k in shown]]
              for r in ranked(children, metric)],
             widths=[0.6, 1.8, *[1] * len(shown)]))
-    if q.unit["level"] != "grid" and (not children or children[0]["level"] != "grid"):
-        grids = [r for r in ranked(level_rows(data, q, "grid"), metric, worst_first=True)
-                 if not _missing(r.get(metric))][:WORST_GRIDS]
+    if children:
+        grids = level_rows(data, q, "grid") if children[0]["level"] != "grid" else \
+            [{**r, "parent": q.unit["name"]} for r in children]
+        bad = worst(grids, metric, WORST_GRIDS)
+        extra = [] if metric == "accepted" else ["accepted"]
         tables.append(TableBlock(
-            f"{ind.label}最差的{len(grids)}个网格", ["网格", "所属", ind.label, "受理"],
-            [[r["name"], r["parent"], ind.format(r.get(metric)), INDICATORS["accepted"].format(r["accepted"])]
-             for r in grids], widths=[1.6, 1.6, 1, 0.8]))
-    elif children:
-        worst = [r for r in ranked(children, metric, worst_first=True) if not _missing(r.get(metric))]
-        tables.append(TableBlock(f"{ind.label}最差的{min(len(worst), WORST_GRIDS)}个网格",
-                                 ["网格", ind.label, "受理"],
-                                 [[r["name"], ind.format(r.get(metric)),
-                                   INDICATORS["accepted"].format(r["accepted"])]
-                                  for r in worst[:WORST_GRIDS]], widths=[2, 1, 1]))
+            f"{ind.label}{'最低' if ind.higher_is_better else '最高'}的{len(bad)}个网格",
+            ["网格", "所属", ind.label, *[INDICATORS[k].label for k in extra]],
+            [[r["name"], r["parent"], ind.format(r.get(metric)),
+              *[INDICATORS[k].format(r.get(k)) for k in extra]] for r in bad],
+            widths=[1.6, 1.4, 1, *[0.8] * len(extra)]))
     slides.append(Slide("排名", lines=[] if tables else [strings.NO_CHILDREN], tables=tables))
     # Overdue cases and alarms.
     alarms = alarm_rows(data, q)
@@ -472,7 +473,7 @@ def briefing(data: CityData, q: Question) -> Pack:
         f"未覆盖重点部位 {total_cov['uncovered_places']:,} / {total_cov['key_places']:,} 处",
         f"盲区事件 {total_cov['blind_cases']:,} / {total_cov['cases']:,} 起",
     ]
-    suggestions = answer["suggestions"][:3]
+    suggestions = answer["suggestions"][:2]
     cov_lines += [strings.SUGGEST_TITLE + "："] + [
         f"{s['rank']}. {strings.suggestion_text(s, names.get(s['member'], s['member']))}" for s in suggestions
     ] if suggestions else [strings.SUGGEST_NONE]

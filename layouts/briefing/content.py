@@ -13,6 +13,12 @@ def numeric(text: str) -> bool:
     return bool(_NUMERIC.match(text.strip()))
 
 
+def side_size(lines: list[str]) -> float:
+    """Point size of the text beside a chart: smaller when there is more of it."""
+    chars = sum(len(line) for line in lines)
+    return 14 if chars < 160 else 12 if chars < 260 else 11
+
+
 @dataclass
 class TableBlock:
     caption: str

@@ -12,10 +12,11 @@ import os
 import tempfile
 
 from fpdf import FPDF
+from fpdf.enums import WrapMode
 from fpdf.fonts import FontFace
 
 from layouts.briefing import fonts
-from layouts.briefing.content import Pack, Slide, TableBlock, numeric
+from layouts.briefing.content import Pack, Slide, TableBlock, numeric, side_size
 
 PAGE_W, PAGE_H = 338.667, 190.5  # mm: 13.333 × 7.5 in, the PPTX's 16:9
 MARGIN = 12.7
@@ -61,7 +62,8 @@ def _lines(pdf: FPDF, x, y, w, lines, size, *, bold=False, color=INK, align="L")
         if i:
             pdf.set_y(pdf.get_y() + _pt_mm(size) * 0.45)
         pdf.set_x(x)
-        pdf.multi_cell(w, _pt_mm(size) * 1.45, line, align=align, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(w, _pt_mm(size) * 1.45, line, align=align, new_x="LMARGIN", new_y="NEXT",
+                       wrapmode=WrapMode.CHAR)  # Chinese has no spaces: break anywhere
     return pdf.get_y()
 
 
@@ -95,7 +97,7 @@ def _page(pdf: FPDF, pack: Pack, spec: Slide, number: int) -> None:
         side_w = PAGE_W - MARGIN - side_x
         y = top
         if spec.lines:
-            y = _lines(pdf, side_x, y, side_w, spec.lines, 14) + 6
+            y = _lines(pdf, side_x, y, side_w, spec.lines, side_size(spec.lines)) + 6
         for table in spec.tables:
             y = _table(pdf, table, side_x, y, side_w, bottom, size=10)
         return
@@ -121,7 +123,7 @@ def _tiles(pdf: FPDF, tiles, top: float) -> None:
         pdf.rect(x, top, width, 48.3, style="DF")
         _lines(pdf, x, top + 3, width, [label], 14, color=SUBTLE, align="C")
         _lines(pdf, x, top + 13, width, [value], 28, bold=True, align="C")
-        _lines(pdf, x, top + 32, width, [change], 11, color=SUBTLE, align="C")
+        _lines(pdf, x, top + 32, width, [change], 10, color=SUBTLE, align="C")
 
 
 def _table(pdf: FPDF, block: TableBlock, x, top, width, bottom, *, size: float = 11) -> float:
@@ -134,12 +136,13 @@ def _table(pdf: FPDF, block: TableBlock, x, top, width, bottom, *, size: float =
     widths = [width * w / total for w in weights]
     pdf.set_font("cjk", "", size)
     pdf.set_draw_color(*LINE)
+    pdf.set_fill_color(*ROW_FILL)
     pdf.set_xy(x, y)
     pdf.set_left_margin(x)
     with pdf.table(width=width, col_widths=widths, align="LEFT", line_height=row_h,
                    headings_style=FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=HEAD_FILL),
                    cell_fill_color=ROW_FILL, cell_fill_mode="ROWS", text_align="LEFT",
-                   first_row_as_headings=True, padding=(0.4, 1.2)) as table:
+                   first_row_as_headings=True, padding=(0.4, 1.2), wrapmode=WrapMode.CHAR) as table:
         head = table.row()
         for text in block.header:
             head.cell(text)

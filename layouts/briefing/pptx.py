@@ -15,7 +15,7 @@ from pptx.enum.text import MSO_ANCHOR, PP_ALIGN
 from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
-from layouts.briefing.content import Pack, Slide, TableBlock, numeric
+from layouts.briefing.content import Pack, Slide, TableBlock, numeric, side_size
 
 FONT = "Microsoft YaHei"  # 微软雅黑 on the desks that open the pack; Noto/WenQuanYi elsewhere
 RED = RGBColor(0xB7, 0x1C, 0x1C)  # the report style's red rule and headings
@@ -119,7 +119,7 @@ def _page(slide, pack: Pack, spec: Slide, number: int) -> None:
         side_w = W - MARGIN - side_left
         y = top
         if spec.lines:
-            _text(slide, side_left, y, side_w, Inches(2.4), spec.lines, 14)
+            _text(slide, side_left, y, side_w, Inches(2.4), spec.lines, side_size(spec.lines))
             y += Inches(min(0.42 * len(spec.lines) + 0.5, 3.2))
         for table in spec.tables:
             y = _table(slide, table, side_left, y, side_w, bottom, size=10)
@@ -150,7 +150,7 @@ def _tiles(slide, tiles, top) -> None:
               align=PP_ALIGN.CENTER)
         _text(slide, left, top + Inches(0.5), width, Inches(0.7), value, 28, bold=True, color=INK,
               align=PP_ALIGN.CENTER)
-        _text(slide, left, top + Inches(1.25), width, Inches(0.5), change, 11, color=SUBTLE,
+        _text(slide, left, top + Inches(1.25), width, Inches(0.5), change, 10, color=SUBTLE,
               align=PP_ALIGN.CENTER)
 
 
@@ -158,7 +158,7 @@ def _table(slide, block: TableBlock, left, top, width, bottom, *, size: float = 
     _text(slide, left, top, width, Inches(0.35), block.caption, size + 2, bold=True, color=INK)
     top += Inches(0.4)
     rows = block.rows
-    row_h = Inches(0.055 * size)
+    row_h = Inches(0.026 * size + 0.05)
     room = int((bottom - top) / row_h) - 1
     rows = rows[:max(room, 1)]
     shape = slide.shapes.add_table(len(rows) + 1, len(block.header), left, top, width,
