@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _add_import_parser(commands)
     access_cli.add_parsers(commands)
+    _add_brief_parser(commands)
 
     args = parser.parse_args(argv)
     settings = Settings.from_env()
@@ -110,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings, args)
     if args.command == "import":
         return _import(settings, args)
+    if args.command == "brief":
+        return _brief(settings, args)
     if args.command == "db":
         return _db_upgrade(database_url(args.db) if args.db else settings.db_url)
     if args.command in ("users", "tokens", "audit"):
@@ -234,6 +237,55 @@ def _import(settings: Settings, args) -> int:
     for problem in report.warnings[:20]:
         print(problem, file=sys.stderr)
     print(report.summary())
+    return 0
+
+
+def _add_brief_parser(commands) -> None:
+    brief = commands.add_parser(
+        "brief", help="write the briefing pack (PPTX and/or PDF) for a unit and period",
+        description="The pack the screen's 简报 button gives, for scheduled jobs. Several --out write "
+                    "the same pack in several formats (its charts are drawn once).")
+    brief.add_argument("--unit", required=True, help="unit code (e.g. a district's 6-digit code)")
+    brief.add_argument("--period", choices=["today", "7d", "30d", "year"], help="default: 30d")
+    brief.add_argument("--from", dest="first", metavar="YYYY-MM-DD", help="first day (with --to)")
+    brief.add_argument("--to", dest="last", metavar="YYYY-MM-DD", help="last day (with --from)")
+    brief.add_argument("--category", action="append", default=[], help="case category (repeatable)")
+    brief.add_argument("--source", action="append", default=[], help="case source (repeatable)")
+    brief.add_argument("--metric", help="the map's indicator (default: accepted)")
+    brief.add_argument("--db", help="database URL or embedded file (default: CITYBRAIN_DB)")
+    brief.add_argument("--out", action="append", required=True, metavar="FILE.pptx|FILE.pdf")
+
+
+def _brief(settings: Settings, args) -> int:
+    from urllib.parse import urlencode
+
+    from cachelib import SimpleCache
+
+    if args.period and (args.first or args.last):
+        print("citybrain brief: --period 与 --from/--to 只能选一种", file=sys.stderr)
+        return 2
+    query = {"period": args.period, "from": args.first, "to": args.last, "metric": args.metric,
+             "category": ",".join(args.category), "source": ",".join(args.source)}
+    query = urlencode({k: v for k, v in query.items() if v}, safe=",")
+    formats = [Path(out).suffix.lower().lstrip(".") for out in args.out]
+    store = open_store(database_url(args.db) if args.db else settings.db_url)
+    data = CityData(store, SimpleCache(), intervention_minutes=settings.intervention_minutes,
+                    timezone=settings.timezone, cache_seconds=settings.cache_seconds)
+    try:
+        for fmt in formats:
+            exports.write_pack(None, fmt, check_only=True)
+        question = exports.ask(data, args.unit, query)
+        pack = exports.briefing(data, question)
+        for out, fmt in zip(args.out, formats, strict=True):
+            body = exports.write_pack(pack, fmt)
+            Path(out).write_bytes(body)
+            exports.audit("brief", question.code, question.period, fmt)
+            print(f"{out}: {len(pack.slides)} 页, {len(body) / 1e6:.1f} MB", file=sys.stderr)
+    except (ValueError, LookupError, RuntimeError) as exc:
+        print(f"citybrain brief: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.engine.dispose()
     return 0
 
 

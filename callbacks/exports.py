@@ -31,6 +31,7 @@ from layouts.briefing import compose, pdf, pptx
 from layouts.briefing.content import Pack
 from layouts.export import charts, render
 from layouts.export import theme as print_theme
+from layouts.export.buttons import EXPORT_LINK
 
 AUDIT = logging.getLogger("citybrain.audit")
 
@@ -38,7 +39,6 @@ IMAGE_FORMATS = render.FORMATS
 PACK_FORMATS = {"pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
                 "pdf": "application/pdf"}
 SOURCE = "数据来源：城市大脑 · 市域社会治理事件库、雪亮工程点位库（按统一口径由数据库实时计算）"
-EXPORT_LINK = "export-link"  # pattern id type of the screen's export links
 
 
 class UnitNotFound(LookupError):
@@ -168,9 +168,12 @@ def briefing(data: CityData, q: Question, *, images: bool = True) -> Pack:
     return compose.compose(pack_answers(data, q), images=images)
 
 
-def write_pack(pack: Pack, fmt: str) -> bytes:
+def write_pack(pack: Pack | None, fmt: str, *, check_only: bool = False) -> bytes:
+    """The pack as ``fmt`` (pptx or pdf); ``check_only`` just checks the format."""
     if fmt not in PACK_FORMATS:
         raise BadRequest(f"未知简报格式 format={fmt!r}，可选：{', '.join(PACK_FORMATS)}")
+    if check_only:
+        return b""
     return pptx.write(pack) if fmt == "pptx" else pdf.write(pack)
 
 
@@ -321,9 +324,9 @@ def blueprint(data: CityData) -> Blueprint:
     def unit_table(code, kind, fmt):
         if kind not in ("children", "ranking", "alarms", "brief"):
             return _error(404, f"未知接口 unknown endpoint: {request.path}")
-        if kind == "brief" and fmt not in PACK_FORMATS:
-            raise BadRequest(f"未知简报格式 format={fmt!r}，可选：{', '.join(PACK_FORMATS)}")
-        if kind != "brief":
+        if kind == "brief":
+            write_pack(None, fmt, check_only=True)  # a bad format costs nothing
+        else:
             _table_format(fmt)
         q = question(code)
         if kind == "brief":

@@ -8,6 +8,7 @@ from dashboard import ids, strings, vocab
 from dashboard.indicators import INDICATORS, MAP_METRICS
 from dashboard.theme import GRAPH_CONFIG
 from layouts import shell
+from layouts.export import buttons
 
 
 def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
@@ -29,21 +30,27 @@ def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
                 children=[
                     html.Div(className="side", children=[
                         _panel(strings.TREND_TITLE, dcc.Graph(id=ids.TREND, config=GRAPH_CONFIG,
-                                                             className="chart")),
+                                                             className="chart"), buttons.chart("trend")),
                         _panel(strings.CATEGORY_TITLE, dcc.Graph(id=ids.CATEGORIES, config=GRAPH_CONFIG,
-                                                                className="chart")),
+                                                                className="chart"),
+                               buttons.chart("categories")),
                     ]),
                     html.Div(className="map-panel", children=[
                         dcc.Graph(id=ids.MAP, config={**GRAPH_CONFIG, "scrollZoom": True},
                                   className="map"),
+                        buttons.chart("map", "map-tools"),
                     ]),
                     html.Div(className="side", children=[
                         html.Div(className="panel ranking-panel", children=[
-                            html.H3(id=ids.RANKING_TITLE, className="panel-title"),
+                            html.Div(className="panel-head", children=[
+                                html.H3(id=ids.RANKING_TITLE, className="panel-title"),
+                                buttons.table("ranking"), buttons.chart("ranking")]),
                             html.Div(id=ids.RANKING, className="ranking"),
                         ]),
                         html.Div(className="panel alarm-panel", children=[
-                            html.H3(id=ids.ALARMS_TITLE, className="panel-title alarm-title"),
+                            html.Div(className="panel-head", children=[
+                                html.H3(id=ids.ALARMS_TITLE, className="panel-title alarm-title"),
+                                buttons.table("alarms")]),
                             html.Div(id=ids.ALARMS, className="ranking"),
                         ]),
                     ]),
@@ -65,6 +72,7 @@ def _header() -> html.Header:
                 html.Div(id=ids.UPDATED, className="updated"),
                 html.Div(id=ids.CLOCK, className="clock"),
                 html.Div(id=ids.STALE, className="stale", hidden=True),
+                buttons.pack(),
             ]),
             html.Nav(id=ids.BREADCRUMB, className="breadcrumb"),
             html.Div(className="controls", children=[
@@ -88,5 +96,8 @@ def _header() -> html.Header:
     )
 
 
-def _panel(title: str, body) -> html.Div:
-    return html.Div(className="panel", children=[html.H3(title, className="panel-title"), body])
+def _panel(title: str, body, tools=None) -> html.Div:
+    head = html.H3(title, className="panel-title")
+    if tools is not None:
+        head = html.Div([head, tools], className="panel-head")
+    return html.Div(className="panel", children=[head, body])

@@ -76,28 +76,48 @@ def render(fig, fmt: str = "png", *, width: int | None = None, height: int | Non
 
 
 SCREEN = (1920, 1080)
+# The wall screen is ready when its KPI cards and the map's canvas are there.
+READY = "document.querySelectorAll('.kpi').length > 0 && !!document.querySelector('.map canvas')"
+# A picture of the screen, not of its tools: no plotly mode bars, no export buttons.
+HIDE = ("document.head.insertAdjacentHTML('beforeend', '<style>.modebar-container, .export-bar "
+        "{ display: none !important; }</style>')")
 
 
-def screenshot(url: str, *, width: int = SCREEN[0], height: int = SCREEN[1], wait_ms: int = 12_000) -> bytes:
+def screenshot(url: str, *, width: int = SCREEN[0], height: int = SCREEN[1], timeout: float = 45,
+               settle: float = 2.0) -> bytes:
     """A PNG of the page at ``url`` (the wall screen, served by this same server), taken by the
-    machine's headless Chromium, with software GL so that the map draws without a GPU."""
-    import subprocess
-    import tempfile
+    machine's headless Chromium (software GL, so the map draws without a GPU): load, wait until
+    the screen is drawn (``READY``), let the map settle, capture."""
+    import asyncio
+    import base64
 
     path = browser_path()
     if path is None:
         raise RenderUnavailable("未找到 Chromium (apt-get install chromium, or set BROWSER_PATH)")
-    with tempfile.TemporaryDirectory(prefix="citybrain-shot-") as tmp:
-        out = Path(tmp) / "screen.png"
-        args = [path, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", f"--user-data-dir={tmp}/profile", "--lang=zh-CN",
-                f"--window-size={width},{height}", f"--virtual-time-budget={wait_ms}",
-                f"--screenshot={out}", url]
-        try:
-            subprocess.run(args, capture_output=True, timeout=wait_ms / 1000 + 60, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise RenderUnavailable("Chromium 截图超时 screenshot timed out") from exc
-        if not out.exists():
-            raise RenderUnavailable("Chromium 未能截图 screenshot failed")
-        return out.read_bytes()
+    try:
+        png = asyncio.run(asyncio.wait_for(_shot(path, url, width, height, settle), timeout))
+    except TimeoutError as exc:
+        raise RenderUnavailable("Chromium 截图超时 screenshot timed out") from exc
+    return base64.b64decode(png)
+
+
+async def _shot(path: str, url: str, width: int, height: int, settle: float) -> str:
+    import asyncio
+
+    import choreographer
+
+    async with choreographer.Browser(path=path, headless=True) as browser:
+        tab = browser.get_tab() or await browser.create_tab("about:blank")
+        await tab.send_command("Emulation.setDeviceMetricsOverride",
+                               params={"width": width, "height": height, "deviceScaleFactor": 1,
+                                       "mobile": False})
+        await tab.send_command("Page.navigate", params={"url": url})
+        while True:
+            answer = await tab.send_command("Runtime.evaluate", params={"expression": READY})
+            if answer.get("result", {}).get("result", {}).get("value"):
+                break
+            await asyncio.sleep(0.3)
+        await asyncio.sleep(settle)
+        await tab.send_command("Runtime.evaluate", params={"expression": HIDE})
+        shot = await tab.send_command("Page.captureScreenshot", params={"format": "png"})
+        return shot["result"]["data"]

@@ -1,0 +1,35 @@
+"""The screen's export buttons: small links whose ``href`` a callback keeps in step with the URL
+(``callbacks.exports.export_links``), so each file is the view on the screen."""
+
+from __future__ import annotations
+
+from dash import html
+
+EXPORT_LINK = "export-link"
+
+CHART = (("PNG", "png", "导出图片（PNG，白底，适合幻灯片）"), ("SVG", "svg", "导出矢量图（SVG）"))
+TABLE = (("CSV", "csv", "导出表格（CSV，UTF-8）"), ("Excel", "xlsx", "导出表格（Excel）"))
+
+
+def bar(items, className: str = "") -> html.Div:
+    """Links ``(label, target, tooltip)``; ``target`` is the export path, e.g. ``charts/trend.png``."""
+    return html.Div(className=f"export-bar {className}".strip(), children=[
+        html.A(label, id={"type": EXPORT_LINK, "target": target}, href="#", download="", title=tip,
+               className="export-link")
+        for label, target, tip in items
+    ])
+
+
+def chart(name: str, className: str = "") -> html.Div:
+    return bar([(label, f"charts/{name}.{fmt}", tip) for label, fmt, tip in CHART], className)
+
+
+def table(kind: str, className: str = "") -> html.Div:
+    return bar([(label, f"{kind}.{fmt}", tip) for label, fmt, tip in TABLE], className)
+
+
+def pack() -> html.Div:
+    """The header's buttons: the briefing pack and the whole screen as an image."""
+    return bar([("简报 PPTX", "brief.pptx", "生成本单元、本时段的简报（PowerPoint）"),
+                ("简报 PDF", "brief.pdf", "生成本单元、本时段的简报（PDF）"),
+                ("截屏", "screen.png", "把当前大屏保存为图片（PNG）")], "pack-bar")
