@@ -26,7 +26,7 @@ ROW_FILL = RGBColor(0xF3, 0xF6, 0xFA)
 WHITE = RGBColor(0xFF, 0xFF, 0xFF)
 GOOD = RGBColor(0x1A, 0x9E, 0x6A)
 
-W, H = Inches(13.333), Inches(7.5)
+W, H = Emu(12192000), Emu(6858000)  # 13.333 × 7.5 in, PowerPoint's 16:9
 MARGIN = Inches(0.5)
 RULE_HEIGHT = Emu(38100)  # 3 pt
 
