@@ -5,8 +5,8 @@ functions the ``citybrain brief`` command calls.
 Every number comes from ``CityData`` — the calls the screen and the JSON API make, cached alike —
 and is formatted by the screen's helpers (``Indicator.format``, ``dashboard.compare``).
 
-Access control (issue 9) hooks in at one place: :func:`authorised_unit`. Every export resolves
-its unit through it, and :func:`audit` records every export (unit, period, format; the user then).
+Access control (logins, unit scopes, roles) hooks in at one place: :func:`authorised_unit`. Every
+export resolves its unit through it, and :func:`audit` records every export (unit, period, format).
 """
 
 from __future__ import annotations
@@ -42,15 +42,15 @@ SOURCE = "数据来源：城市大脑 · 市域社会治理事件库、雪亮工
 
 
 class UnitNotFound(LookupError):
-    """The unit does not exist, or (issue 9) lies outside the caller's scope: both are a 404."""
+    """The unit does not exist, or (with logins) lies outside the caller's scope: both are a 404."""
 
 
 def authorised_unit(data: CityData, code: str) -> dict:
     """The unit ``code`` if the caller may export it; :class:`UnitNotFound` otherwise.
 
-    Issue 9 adds the check here: the caller's unit scope must contain ``code`` (the unit itself or
-    one of its ancestors is in scope: ``data.ancestors(code)``), and an aggregates-only role must
-    not get the case list, the alarm list or a pack's alarm slide (they carry case text).
+    Access control adds the check here: the caller's unit scope must contain ``code`` (the unit
+    itself or one of its ancestors is in scope: ``data.ancestors(code)``), and an aggregates-only
+    role must not get the case list, the alarm list or a pack's alarm slide (they carry case text).
     """
     found = data.unit(code)
     if found is None:
@@ -59,7 +59,7 @@ def authorised_unit(data: CityData, code: str) -> dict:
 
 
 def audit(kind: str, code: str, period: Period | None, fmt: str) -> None:
-    """Every export is logged: what, unit, period, format (issue 9 adds the user)."""
+    """Every export is logged: what, unit, period, format (with logins, the user too)."""
     AUDIT.info("export kind=%s unit=%s period=%s..%s format=%s", kind, code,
                period.first if period else "", period.last if period else "", fmt)
 

@@ -1,4 +1,4 @@
-"""Exports for briefing authors (issue 13): tables on both stores; charts, the briefing pack and
+"""Exports for briefing authors: tables on both stores; charts, the briefing pack and
 the screen image with the machine's Chromium (skipped loudly without it, a failure under CI).
 
 Every number in a file is checked against the JSON API's answer to the same question.
