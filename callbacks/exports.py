@@ -288,9 +288,14 @@ def register(app, data: CityData, settings=None) -> None:
     """The export endpoints, and the wall screen's export links (their hrefs follow the URL)."""
     app.server.register_blueprint(blueprint(data))
 
-    @app.callback(Output({"type": EXPORT_LINK, "target": ALL}, "href"), Input(ids.URL, "search"))
-    def export_links(search):
-        return [export_href(data, o["id"]["target"], search) for o in ctx.outputs_list]
+    for view, url in (("wall", ids.URL), ("heat", ids.HEAT_URL), ("coverage", ids.COV_URL)):
+        app.callback(Output({"type": EXPORT_LINK, "view": view, "target": ALL}, "href"),
+                     Input(url, "search"))(lambda search: export_links(data, search))
+
+
+def export_links(data: CityData, search: str | None) -> list[str]:
+    """The hrefs of the export links being updated, for the view's URL query ``search``."""
+    return [export_href(data, o["id"]["target"], search) for o in ctx.outputs_list]
 
 
 def export_href(data: CityData, target: str, search: str | None) -> str:

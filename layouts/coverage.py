@@ -8,6 +8,7 @@ from dash import dcc, html
 
 from dashboard import ids, strings, theme
 from layouts import maps, shell
+from layouts.export import buttons
 from layouts.kpi import percent
 from layouts.ranking import rank_row
 
@@ -27,6 +28,7 @@ def coverage_screen() -> html.Div:
             shell.side_panel(ids.COV_RANKING_TITLE, ids.COV_RANKING),
             html.Div(className="map-panel", children=[
                 dcc.Graph(id=ids.COV_MAP, config={**theme.GRAPH_CONFIG, "scrollZoom": True}, className="map"),
+                buttons.chart("coverage", "map-tools", view="coverage"),
                 html.Div(id=ids.COV_NOTE, className="map-note", hidden=True),
             ]),
             html.Div(className="side cov-side", children=[

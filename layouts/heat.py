@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from dashboard import ids, strings, theme, vocab
 from layouts import maps, shell
+from layouts.export import buttons
 from layouts.ranking import case_row, rank_row
 
 HEAT_SCALE = [[0.0, "rgba(51,209,255,0.35)"], [0.35, "#1f77b4"], [0.65, "#ffc857"], [1.0, "#ff5c7a"]]
@@ -46,6 +47,7 @@ def heat_screen() -> html.Div:
             html.Div(className="map-panel", children=[
                 dcc.Graph(id=ids.HEAT_MAP, config={**theme.GRAPH_CONFIG, "scrollZoom": True},
                           className="map"),
+                buttons.chart("heat", "map-tools", view="heat"),
             ]),
             shell.side_panel(ids.HEAT_CELL_TITLE, ids.HEAT_CELL_LIST),
         ],

