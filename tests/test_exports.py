@@ -332,3 +332,20 @@ def test_whole_screen_png(live_server, etree):
         image = Image.open(io.BytesIO(reply.read())).convert("RGB")
     assert image.size == (1920, 1080)
     assert len(image.resize((64, 36)).getcolors(4096) or []) > 50  # a drawn screen, not a blank page
+
+
+@pytest.mark.browser
+def test_the_screen_buttons_export_the_view_on_the_screen(page, live_server, etree):
+    """The wall screen's export links follow its URL; a table link downloads the table."""
+    district = etree[1]["code"]
+    page.goto(f"{live_server}/?unit={district}&period=7d&metric=closure_rate")
+    pdf = page.locator(".pack-bar .export-link", has_text="简报 PDF")
+    page.wait_for_function("document.querySelector('.pack-bar a[href*=\"brief.pdf\"]') !== null")
+    assert pdf.get_attribute("href") == f"/api/v1/units/{district}/brief.pdf?period=7d&metric=closure_rate"
+    link = page.locator(".ranking-panel .export-link", has_text="CSV").get_attribute("href")
+    assert link == f"/api/v1/units/{district}/ranking.csv?period=7d&metric=closure_rate"
+    reply = page.request.get(live_server + link)
+    assert reply.ok and reply.body().startswith(b"\xef\xbb\xbf")
+    from playwright.sync_api import expect
+
+    expect(page.locator(".rank-row")).to_have_count(len(_csv_rows(reply.body())) - 1)
