@@ -11,7 +11,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from dashboard import theme
-from geo.viewport import fit_bounds
+from layouts.export.vector import vectorise
 
 WHITE = "#ffffff"
 INK = "#1f2d3d"
@@ -74,13 +74,16 @@ def for_print(fig: go.Figure, *, title: str | None, subtitle: str = "", source: 
     """A copy of the screen's ``fig`` in the print theme, with a title block and a source line
     when given (a slide has its own title: then neither).
 
-    ``bounds`` (a map's unit bounds) re-fits the map view to the printed size.
+    A map (with its unit's ``bounds``) is redrawn as vectors (``vector.vectorise``) and fitted to
+    the printed size; without bounds it stays a MapLibre map on a white style.
     """
     spec = _recolour(fig.to_plotly_json())
+    is_map = "map" in spec["layout"]
+    if is_map and bounds is not None:
+        spec = vectorise(spec, bounds)
     out = go.Figure(spec)
     top = TITLE_PX + 10 if title else 10
     bottom = 60 if source else 20
-    is_map = "map" in spec["layout"]
     margin = {"l": 20, "r": 20, "t": top, "b": bottom} if is_map else \
         {"l": spec["layout"].get("margin", {}).get("l", 70) + 10, "r": 60, "t": top, "b": bottom}
     layout = {
@@ -93,8 +96,8 @@ def for_print(fig: go.Figure, *, title: str | None, subtitle: str = "", source: 
             "subtitle": {"text": subtitle, "font": {"size": 15, "color": SUBTLE}},
             "x": 0.02, "xanchor": "left", "y": 1 - 16 / height, "yanchor": "top"}
     if is_map:
-        view = fit_bounds(bounds, width - 40, height - top - bottom) if bounds else {}
-        layout["map"] = {"style": MAP_STYLE, **view}
+        if bounds is None:
+            layout["map"] = {"style": MAP_STYLE}
         layout["legend"] = {"bgcolor": "rgba(255,255,255,0.85)", "bordercolor": RULE,
                             "font": {"color": INK}}
     out.update_layout(margin=margin, **layout)
