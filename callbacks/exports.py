@@ -286,7 +286,7 @@ TABLES = {"children": children_table, "alarms": alarms_table, "cases": cases_tab
 
 def register(app, data: CityData, settings=None) -> None:
     """The export endpoints, and the wall screen's export links (their hrefs follow the URL)."""
-    app.server.register_blueprint(blueprint(data))
+    app.server.register_blueprint(blueprint(data, settings))
 
     for view, url in (("wall", ids.URL), ("heat", ids.HEAT_URL), ("coverage", ids.COV_URL)):
         app.callback(Output({"type": EXPORT_LINK, "view": view, "target": ALL}, "href"),
@@ -314,7 +314,7 @@ def export_href(data: CityData, target: str, search: str | None) -> str:
     return f"/api/v1/units/{code}/{target}{query}"
 
 
-def blueprint(data: CityData) -> Blueprint:
+def blueprint(data: CityData, settings=None) -> Blueprint:
     bp = Blueprint("citybrain_exports", __name__)
     handlers = {BadRequest: (400, str), UnitNotFound: (404, lambda e: f"未找到单元 unit not found: {e}"),
                 StoreUnavailable: (503, lambda e: "数据库暂时无法访问 store unavailable"),
@@ -358,7 +358,7 @@ def blueprint(data: CityData) -> Blueprint:
         state = ViewState.from_query(request.query_string.decode()).with_(tour_seconds=0)
         roots = data.roots()
         q = question(state.unit or (roots[0]["code"] if roots else ""))
-        url = request.host_url.rstrip("/") + "/" + state.to_query()
+        url = _own_address(settings) + "/" + state.to_query()
         return _send(q, "screen", "png", render.screenshot(url), "image/png", "大屏")
 
     @bp.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
@@ -367,6 +367,17 @@ def blueprint(data: CityData) -> Blueprint:
         return _error(404, f"未知接口 unknown endpoint: /api/{rest}")
 
     return bp
+
+
+def _own_address(settings) -> str:
+    """Where the server's own Chromium finds this server for a screen capture: the loopback (or the
+    one address it listens on) and the port this request came in on, never the request's Host
+    header, so a crafted header cannot send the server's browser elsewhere."""
+    host = getattr(settings, "host", "") or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "localhost"):
+        host = "127.0.0.1"
+    port = request.environ.get("SERVER_PORT") or getattr(settings, "port", 8050)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _table_format(fmt: str) -> None:

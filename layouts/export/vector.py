@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 import re
 
-import shapely
-from shapely.geometry import shape
+from geo.paths import inner_point, rings
 
 _LEVELS = 32  # a continuous colour scale is drawn in this many steps (one trace each)
 _RGBA = re.compile(r"rgba?\(([^)]*)\)")
@@ -71,7 +70,7 @@ def _choropleth(trace: dict) -> list[dict]:
         groups.setdefault(colour, []).append(shapes[code])
     out = []
     for colour, geometries in groups.items():
-        xs, ys = _rings(geometries)
+        xs, ys = rings(geometries)
         out.append({"type": "scatter", "x": xs, "y": ys, "mode": "lines", "fill": "toself",
                     "fillcolor": colour, "hoverinfo": "skip", "showlegend": False,
                     "line": {"color": line.get("color", "rgba(0,0,0,0)"),
@@ -84,8 +83,7 @@ def _choropleth(trace: dict) -> list[dict]:
 
 def _colour_bar(trace: dict, scale, zmin, zmax, geometry) -> dict:
     """An invisible point that carries the colour bar."""
-    x, y = (shapely.get_coordinates(shape(geometry).representative_point())[0] if geometry
-            else (None, None))
+    x, y = inner_point(geometry) if geometry else (None, None)
     return {"type": "scatter", "x": [x], "y": [y], "mode": "markers", "hoverinfo": "skip",
             "showlegend": False,
             "marker": {"size": 0.1, "opacity": 0, "color": [zmin], "cmin": zmin, "cmax": zmax,
@@ -107,21 +105,6 @@ def _density(trace: dict) -> dict:
                        "cmax": trace.get("zmax", top), "colorscale": trace.get("colorscale"), "opacity": 0.6,
                        "showscale": trace.get("showscale", False), "colorbar": trace.get("colorbar") or {},
                        "line": {"width": 0}}}
-
-
-def _rings(geometries) -> tuple[list, list]:
-    """Every ring of the (multi)polygons as one path, rings separated by gaps."""
-    xs, ys = [], []
-    for geometry in geometries:
-        geom = shape(geometry) if isinstance(geometry, dict) else geometry
-        for polygon in getattr(geom, "geoms", [geom]):
-            if polygon.is_empty or polygon.geom_type != "Polygon":
-                continue
-            for ring in (polygon.exterior, *polygon.interiors):
-                coords = shapely.get_coordinates(ring).round(6)
-                xs += [*coords[:, 0].tolist(), None]
-                ys += [*coords[:, 1].tolist(), None]
-    return xs, ys
 
 
 def _finite(value) -> bool:
