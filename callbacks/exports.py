@@ -27,7 +27,7 @@ from dashboard.viewstate import ViewState
 from data.exports import tables as tab
 from data.service import CityData, StoreUnavailable
 from layouts import coverage as coverage_layout
-from layouts.briefing import compose, pdf, pptx
+from layouts.briefing import compose
 from layouts.briefing.content import Pack
 from layouts.export import charts, render
 from layouts.export import theme as print_theme
@@ -174,6 +174,8 @@ def write_pack(pack: Pack | None, fmt: str, *, check_only: bool = False) -> byte
         raise BadRequest(f"未知简报格式 format={fmt!r}，可选：{', '.join(PACK_FORMATS)}")
     if check_only:
         return b""
+    from layouts.briefing import pdf, pptx  # python-pptx, fpdf2, fontTools: only when asked
+
     return pptx.write(pack) if fmt == "pptx" else pdf.write(pack)
 
 
