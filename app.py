@@ -279,7 +279,7 @@ def _brief(settings: Settings, args) -> int:
         for out, fmt in zip(args.out, formats, strict=True):
             body = exports.write_pack(pack, fmt)
             Path(out).write_bytes(body)
-            exports.audit("brief", question.code, question.period, fmt)
+            exports.audit("brief", question.code, question.period, fmt, accounts=Accounts(store.engine))
             print(f"{out}: {len(pack.slides)} 页, {len(body) / 1e6:.1f} MB", file=sys.stderr)
     except (ValueError, LookupError, RuntimeError) as exc:
         print(f"citybrain brief: {exc}", file=sys.stderr)

@@ -5,8 +5,11 @@ functions the ``citybrain brief`` command calls.
 Every number comes from ``CityData`` — the calls the screen and the JSON API make, cached alike —
 and is formatted by the screen's helpers (``Indicator.format``, ``dashboard.compare``).
 
-Access control (logins, unit scopes, roles) hooks in at one place: :func:`authorised_unit`. Every
-export resolves its unit through it, and :func:`audit` records every export (unit, period, format).
+Access (``callbacks/auth.py``): the blueprint's ``before_request`` is ``auth.api_guard`` and every
+handler needs "export"; handlers ask the service scoped to the caller (``auth.scoped``), so a unit
+outside the caller's scope is refused (403) and case records reach only those who may see them.
+A unit named in the query (``cases.csv?unit=``, ``screen.png?unit=``) is checked by :func:`ask`.
+Every export is written to the audit trail (:func:`audit`: who, unit, what, format, period).
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, urlencode
 
-from dash import ALL, Input, Output, ctx
-from flask import Blueprint, Response, jsonify, request
+from dash import Input, Output
+from flask import Blueprint, Response, current_app, has_request_context, jsonify, request
 
+from callbacks import auth
 from callbacks.heat import cell_size
 from dashboard import ids, strings, vocab
 from dashboard.domain import BadRequest, Period
@@ -29,9 +33,8 @@ from data.service import CityData, StoreUnavailable
 from layouts import coverage as coverage_layout
 from layouts.briefing import compose
 from layouts.briefing.content import Pack
-from layouts.export import charts, render
+from layouts.export import buttons, charts, render
 from layouts.export import theme as print_theme
-from layouts.export.buttons import EXPORT_LINK
 
 AUDIT = logging.getLogger("citybrain.audit")
 
@@ -42,26 +45,30 @@ SOURCE = "数据来源：城市大脑 · 市域社会治理事件库、雪亮工
 
 
 class UnitNotFound(LookupError):
-    """The unit does not exist, or (with logins) lies outside the caller's scope: both are a 404."""
+    """The unit does not exist (a caller scoped below the city is refused before this: 403)."""
 
 
-def authorised_unit(data: CityData, code: str) -> dict:
-    """The unit ``code`` if the caller may export it; :class:`UnitNotFound` otherwise.
-
-    Access control adds the check here: the caller's unit scope must contain ``code`` (the unit
-    itself or one of its ancestors is in scope: ``data.ancestors(code)``), and an aggregates-only
-    role must not get the case list, the alarm list or a pack's alarm slide (they carry case text).
-    """
+def authorised_unit(data, code: str, need: str = "export") -> dict:
+    """The unit ``code`` if the caller may ``need`` it: ``data`` scoped to a principal (the HTTP
+    endpoints) checks scope and role and raises ``Denied``; the plain service (the command line,
+    run by whoever runs the server) only checks that it exists."""
+    if hasattr(data, "require"):
+        data.require(code, need)
     found = data.unit(code)
     if found is None:
         raise UnitNotFound(code)
     return found
 
 
-def audit(kind: str, code: str, period: Period | None, fmt: str) -> None:
-    """Every export is logged: what, unit, period, format (with logins, the user too)."""
-    AUDIT.info("export kind=%s unit=%s period=%s..%s format=%s", kind, code,
-               period.first if period else "", period.last if period else "", fmt)
+def audit(kind: str, code: str, period: Period | None, fmt: str, accounts=None) -> None:
+    """Every export goes to the audit trail: the caller (from the request), the unit, what, the
+    format and the period; from the command line, ``accounts`` writes it with actor "cli"."""
+    what = f"{kind}.{fmt} {period.first}..{period.last}" if period else f"{kind}.{fmt}"
+    AUDIT.info("export unit=%s %s", code, what)
+    if has_request_context() and "citybrain_access" in current_app.extensions:
+        auth.audit("export", unit=code, object=what)
+    elif accounts is not None:
+        accounts.audit("export", actor="cli", unit=code, object=what)
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,9 @@ class Question:
         return "、".join([*self.filters.categories, *self.filters.sources])
 
 
-def ask(data: CityData, code: str, query: str = "") -> Question:
-    """The question for ``code`` and a view query string (``period=…&from=…&category=…``)."""
+def ask(data, code: str, query: str = "") -> Question:
+    """The question for ``code`` and a view query string (``period=…&from=…&category=…``);
+    ``data`` is the service, or the service scoped to the caller (then the unit is checked)."""
     state = ViewState.from_query(query)
     if state.period_key == "custom" and not (state.first and state.last):
         raise BadRequest("from 与 to 需同时给出 (YYYY-MM-DD)")
@@ -289,18 +297,14 @@ TABLES = {"children": children_table, "alarms": alarms_table, "cases": cases_tab
 def register(app, data: CityData, settings=None) -> None:
     """The export endpoints, and the wall screen's export links (their hrefs follow the URL)."""
     app.server.register_blueprint(blueprint(data, settings))
-
+    scoped = auth.request_data(data)  # the links start at the caller's own root unit
     for view, url in (("wall", ids.URL), ("heat", ids.HEAT_URL), ("coverage", ids.COV_URL)):
-        app.callback(Output({"type": EXPORT_LINK, "view": view, "target": ALL}, "href"),
-                     Input(url, "search"))(lambda search: export_links(data, search))
+        targets = buttons.TARGETS[view]
+        app.callback([Output(buttons.link_id(view, t), "href") for t in targets], Input(url, "search"))(
+            lambda search, targets=targets: [export_href(scoped, t, search) for t in targets])
 
 
-def export_links(data: CityData, search: str | None) -> list[str]:
-    """The hrefs of the export links being updated, for the view's URL query ``search``."""
-    return [export_href(data, o["id"]["target"], search) for o in ctx.outputs_list]
-
-
-def export_href(data: CityData, target: str, search: str | None) -> str:
+def export_href(data, target: str, search: str | None) -> str:
     """The URL behind an export link: ``target`` is e.g. ``charts/trend.png`` or ``brief.pdf``."""
     try:
         state = ViewState.from_query(search).with_(tour_seconds=0)
@@ -308,6 +312,8 @@ def export_href(data: CityData, target: str, search: str | None) -> str:
         state = ViewState()
     roots = data.roots()
     code = state.unit or (roots[0]["code"] if roots else "")
+    if state.unit and hasattr(data, "require"):
+        data.require(code)  # a link for a unit outside the caller's scope is refused (403)
     if target == "screen.png":
         return f"/api/v1/screen.png{state.with_(unit=code).to_query()}"
     query = state.with_(unit=None).to_query()
@@ -316,54 +322,64 @@ def export_href(data: CityData, target: str, search: str | None) -> str:
     return f"/api/v1/units/{code}/{target}{query}"
 
 
+ERRORS = {BadRequest: (400, str), UnitNotFound: (404, lambda e: f"未找到单元 unit not found: {e}"),
+          StoreUnavailable: (503, lambda e: "数据库暂时无法访问 store unavailable"),
+          render.RenderUnavailable: (503, lambda e: f"图片导出不可用 image export unavailable: {e}")}
+
+
 def blueprint(data: CityData, settings=None) -> Blueprint:
     bp = Blueprint("citybrain_exports", __name__)
-    handlers = {BadRequest: (400, str), UnitNotFound: (404, lambda e: f"未找到单元 unit not found: {e}"),
-                StoreUnavailable: (503, lambda e: "数据库暂时无法访问 store unavailable"),
-                render.RenderUnavailable: (503, lambda e: f"图片导出不可用 image export unavailable: {e}")}
-    for exc, (status, message) in handlers.items():
+    bp.before_request(auth.api_guard)  # the caller's role, and a <code> in the URL in scope
+    for exc, (status, message) in ERRORS.items():
         bp.register_error_handler(exc, lambda e, s=status, m=message: _error(s, m(e)))
 
-    def question(code: str) -> Question:
-        return ask(data, code, request.query_string.decode())
+    def question(code: str | None) -> tuple:
+        scoped = auth.scoped(data)
+        code = code or request.args.get("unit") or (scoped.roots() or [{}])[0].get("code", "")
+        return scoped, ask(scoped, code, request.query_string.decode())
 
     @bp.get("/api/v1/units/<code>/<kind>.<fmt>")
-    def unit_table(code, kind, fmt):
+    @auth.needs("export")
+    def unit_file(code, kind, fmt):
         if kind not in ("children", "ranking", "alarms", "brief"):
             return _error(404, f"未知接口 unknown endpoint: {request.path}")
         if kind == "brief":
             write_pack(None, fmt, check_only=True)  # a bad format costs nothing
         else:
             _table_format(fmt)
-        q = question(code)
+        scoped, q = question(code)
         if kind == "brief":
-            return _send(q, kind, fmt, write_pack(briefing(data, q), fmt), PACK_FORMATS[fmt], "简报")
-        table = ranking_table(data, q, request.args.get("level") or None) if kind == "ranking" \
-            else TABLES[kind](data, q)
+            return _send(q, kind, fmt, write_pack(briefing(scoped, q), fmt), PACK_FORMATS[fmt], "简报")
+        table = ranking_table(scoped, q, request.args.get("level") or None) if kind == "ranking" \
+            else TABLES[kind](scoped, q)
         return _send(q, kind, fmt, tab.write(table, fmt), tab.FORMATS[fmt], table.sheet)
 
     @bp.get("/api/v1/cases.<fmt>")
-    def cases_export(fmt):
+    @auth.needs("export")
+    def cases_file(fmt):
         _table_format(fmt)
-        roots = data.roots()
-        q = question(request.args.get("unit") or (roots[0]["code"] if roots else ""))
-        return _send(q, "cases", fmt, tab.write(cases_table(data, q), fmt), tab.FORMATS[fmt], "事件")
+        scoped, q = question(None)
+        return _send(q, "cases", fmt, tab.write(cases_table(scoped, q), fmt), tab.FORMATS[fmt], "事件")
 
     @bp.get("/api/v1/units/<code>/charts/<name>.<fmt>")
-    def chart_export(code, name, fmt):
-        q = question(code)
-        body = chart_image(data, q, name, fmt)
+    @auth.needs("export")
+    def chart_file(code, name, fmt):
+        scoped, q = question(code)
+        body = chart_image(scoped, q, name, fmt)
         return _send(q, f"chart:{name}", fmt, body, IMAGE_FORMATS[fmt], name)
 
     @bp.get("/api/v1/screen.png")
-    def screen_export():
-        state = ViewState.from_query(request.query_string.decode()).with_(tour_seconds=0)
-        roots = data.roots()
-        q = question(state.unit or (roots[0]["code"] if roots else ""))
-        url = _own_address(settings) + "/" + state.to_query()
-        return _send(q, "screen", "png", render.screenshot(url), "image/png", "大屏")
+    @auth.needs("export")
+    def screen_file():
+        _scoped, q = question(None)
+        url = _own_address(settings) + "/" + q.state.with_(tour_seconds=0).to_query()
+        # The server's browser sees the screen as the caller: their cookies and bearer token.
+        headers = {k: v for k, v in request.headers.items() if k.lower() == "authorization"}
+        png = render.screenshot(url, cookies=dict(request.cookies), headers=headers)
+        return _send(q, "screen", "png", png, "image/png", "大屏")
 
-    @bp.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    @bp.get("/api/<path:rest>")
+    @auth.needs(None)
     def unknown_api(rest):
         """Nothing under /api/ answers with the dashboard page: an unknown path is a JSON 404."""
         return _error(404, f"未知接口 unknown endpoint: /api/{rest}")

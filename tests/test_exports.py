@@ -25,6 +25,7 @@ from dashboard.indicators import INDICATORS
 from data import queries
 from data.exports import tables
 from layouts.export import render
+from tests.access import BROWSER_TOKEN, grant
 
 FROM, TO = "2026-10-22", "2026-11-20"
 PERIOD = f"from={FROM}&to={TO}"
@@ -54,13 +55,23 @@ def etree(embedded_demo):
 
 
 @pytest.fixture(scope="module")
-def eclient(embedded_demo):
+def eclient(embedded_demo, tmp_path_factory):
+    """An analyst's client for the whole city (a real token) on the embedded store."""
     from app import create_app
     from dashboard.settings import Settings
 
-    app = create_app(Settings(db=embedded_demo.engine.url.database))
-    yield app.server.test_client()
+    app = create_app(Settings(db=embedded_demo.engine.url.database,
+                              data_dir=str(tmp_path_factory.mktemp("exports"))))
+    client = app.server.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {grant(embedded_demo)}"
+    yield client
     app.server.config["CITYBRAIN_DATA"].store.engine.dispose()
+
+
+def _client_as(client, store, role: str, unit: str):
+    other = client.application.test_client()
+    other.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {grant(store, f'exports-{role}-{unit}', role, unit)}"
+    return other
 
 
 def needs_chromium():
@@ -166,6 +177,32 @@ def test_unknown_formats_and_paths_answer_json_never_the_page(demo_client, tree,
     reply = demo_client.get(url.format(city=tree[0]["code"]))
     assert reply.status_code == status
     assert reply.mimetype == "application/json" and reply.json["error"]
+
+
+def test_exports_keep_to_the_callers_scope_and_role(demo_client, demo_store, tree):
+    """A district's analyst exports their district, never another's; a viewer exports nothing;
+    every export is in the audit trail."""
+    from data.access import Accounts
+
+    with demo_store.engine.connect() as conn:
+        a, b = queries.children(conn, tree[0]["code"])[:2]
+    analyst = _client_as(demo_client, demo_store, "analyst", a["code"])
+    assert analyst.get(f"/api/v1/units/{a['code']}/children.csv?{PERIOD}").status_code == 200
+    for url in (f"/api/v1/units/{b['code']}/children.csv", f"/api/v1/units/{b['code']}/brief.pdf",
+                f"/api/v1/cases.csv?unit={b['code']}", f"/api/v1/cases.xlsx?unit={tree[0]['code']}",
+                f"/api/v1/screen.png?unit={b['code']}", f"/api/v1/units/{b['code']}/charts/map.png"):
+        reply = analyst.get(url)
+        assert reply.status_code == 403 and b["name"] not in reply.get_data(as_text=True), url
+    # Without a unit, the case list is the caller's own district.
+    rows = _csv_rows(analyst.get(f"/api/v1/cases.csv?{PERIOD}").data)
+    grids = {r[7] for r in rows[1:]}
+    assert grids and all(g.startswith(a["code"]) for g in grids)
+    viewer = _client_as(demo_client, demo_store, "viewer", a["code"])
+    assert viewer.get(f"/api/v1/units/{a['code']}/children.csv").status_code == 403
+    assert viewer.get(f"/api/v1/units/{a['code']}").status_code == 200  # reading is still fine
+    exports_ = [r for r in Accounts(demo_store.engine).audit_rows(action="export")
+                if r["unit_code"] == a["code"] and r["object"].startswith("children.csv")]
+    assert exports_ and exports_[-1]["actor"] and FROM in exports_[-1]["object"]
 
 
 def test_cells_that_would_be_formulas_are_neutralised():
@@ -325,9 +362,11 @@ def test_brief_command_writes_the_pack(embedded_demo, etree, tmp_path, capsys):
 
 def test_whole_screen_png(live_server, etree):
     needs_chromium()
-    from urllib.request import urlopen
+    from urllib.request import Request, urlopen
 
-    with urlopen(f"{live_server}/api/v1/screen.png?unit={etree[1]['code']}&{PERIOD}", timeout=120) as reply:
+    request = Request(f"{live_server}/api/v1/screen.png?unit={etree[1]['code']}&{PERIOD}",
+                      headers={"Authorization": f"Bearer {BROWSER_TOKEN}"})
+    with urlopen(request, timeout=120) as reply:
         assert reply.status == 200 and reply.headers["Content-Type"] == "image/png"
         image = Image.open(io.BytesIO(reply.read())).convert("RGB")
     assert image.size == (1920, 1080)

@@ -78,16 +78,19 @@ def render(fig, fmt: str = "png", *, width: int | None = None, height: int | Non
 SCREEN = (1920, 1080)
 # The wall screen is ready when its KPI cards and the map's canvas are there.
 READY = "document.querySelectorAll('.kpi').length > 0 && !!document.querySelector('.map canvas')"
-# A picture of the screen, not of its tools: no plotly mode bars, no export buttons.
-HIDE = ("document.head.insertAdjacentHTML('beforeend', '<style>.modebar-container, .export-bar "
-        "{ display: none !important; }</style>')")
+# A picture of the screen, not of its tools: no plotly mode bars, no export buttons. (Styles set
+# from script, which the page's Content-Security-Policy allows where a <style> element is not.)
+HIDE = ("document.querySelectorAll('.modebar-container, .export-bar')"
+        ".forEach(e => e.style.setProperty('display', 'none', 'important'))")
 
 
-def screenshot(url: str, *, width: int = SCREEN[0], height: int = SCREEN[1], timeout: float = 45,
+def screenshot(url: str, *, cookies: dict | None = None, headers: dict | None = None,
+               width: int = SCREEN[0], height: int = SCREEN[1], timeout: float = 45,
                settle: float = 2.0) -> bytes:
     """A PNG of the page at ``url`` (the wall screen, served by this same server), taken by the
     machine's headless Chromium (software GL, so the map draws without a GPU): load, wait until
-    the screen is drawn (``READY``), let the map settle, capture."""
+    the screen is drawn (``READY``), let the map settle, capture. ``cookies`` and ``headers``
+    (the caller's session cookie, CSRF cookie, bearer token) make the page the caller's view."""
     import asyncio
     import base64
 
@@ -95,13 +98,15 @@ def screenshot(url: str, *, width: int = SCREEN[0], height: int = SCREEN[1], tim
     if path is None:
         raise RenderUnavailable("未找到 Chromium (apt-get install chromium, or set BROWSER_PATH)")
     try:
-        png = asyncio.run(asyncio.wait_for(_shot(path, url, width, height, settle), timeout))
+        png = asyncio.run(asyncio.wait_for(
+            _shot(path, url, width, height, settle, cookies or {}, headers or {}), timeout))
     except TimeoutError as exc:
         raise RenderUnavailable("Chromium 截图超时 screenshot timed out") from exc
     return base64.b64decode(png)
 
 
-async def _shot(path: str, url: str, width: int, height: int, settle: float) -> str:
+async def _shot(path: str, url: str, width: int, height: int, settle: float, cookies: dict,
+                headers: dict) -> str:
     import asyncio
 
     import choreographer
@@ -111,6 +116,11 @@ async def _shot(path: str, url: str, width: int, height: int, settle: float) -> 
         await tab.send_command("Emulation.setDeviceMetricsOverride",
                                params={"width": width, "height": height, "deviceScaleFactor": 1,
                                        "mobile": False})
+        await tab.send_command("Network.enable")
+        for name, value in cookies.items():
+            await tab.send_command("Network.setCookie", params={"name": name, "value": value, "url": url})
+        if headers:
+            await tab.send_command("Network.setExtraHTTPHeaders", params={"headers": headers})
         await tab.send_command("Page.navigate", params={"url": url})
         while True:
             answer = await tab.send_command("Runtime.evaluate", params={"expression": READY})
