@@ -163,7 +163,7 @@ def pack_answers(data: CityData, q: Question) -> dict:
     a["previous"] = data.kpis(q.code, compared, q.filters)["values"]
     a["alarms"] = alarm_rows(data, q)
     a["grid_names"] = {x["grid_code"]: (data.unit(x["grid_code"]) or {}).get("name", x["grid_code"])
-                       for x in a["alarms"][:compose.ALARM_ROWS] if x["grid_code"]}
+                       for x in a["alarms"][:compose.ALARM_ROWS] if x.get("grid_code")}
     kids = a["members"] if a["level"] else []
     if kids and kids[0]["level"] == "grid":
         a["grids"] = [{**r, "parent": q.unit["name"]} for r in a["children"]]

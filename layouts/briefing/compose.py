@@ -148,7 +148,8 @@ def _alarms(a: dict) -> Slide:
     table = TableBlock(
         strings.ALARMS_TITLE, ["告警", "类别", "子类", "状态", "上报时间", "网格"],
         [[x["alarm"], x["category"], x.get("subcategory") or "", x["status"],
-          f"{x['reported_at']:%m-%d %H:%M}", a["grid_names"].get(x["grid_code"], x["grid_code"] or "")]
+          f"{x['reported_at']:%m-%d %H:%M}",
+          a["grid_names"].get(x.get("grid_code"), x.get("grid_code") or "")]
          for x in alarms[:ALARM_ROWS]],
         widths=[1, 1, 1, 0.8, 1, 1.8])
     return Slide("超期与告警", lines=lines, tables=[table])
