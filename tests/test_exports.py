@@ -34,6 +34,36 @@ SLIDES = ["城市", "核心指标", "分布", "趋势", "构成", "排名", "告
 RADICALS = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf]")
 
 
+@pytest.fixture(scope="module")
+def embedded_demo(tmp_path_factory):
+    """This module's own copy of the demo city (same seed, scale and end as the session's), so
+    the exports never read a file another module has opened with GDAL's own SQLite library."""
+    import os
+
+    from data.demo.generator import Progress, generate
+    from data.stores import open_store
+    from tests.conftest import DEMO_END, DEMO_SCALE, DEMO_SEED
+
+    path = tmp_path_factory.mktemp("exports-demo") / "demo.gpkg"
+    store = open_store(f"sqlite:///{path}")
+    store.create_schema()
+    with open(os.devnull, "w") as quiet:
+        generate(store, seed=DEMO_SEED, scale=DEMO_SCALE, end=DEMO_END, progress=Progress(quiet))
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_server(embedded_demo):
+    """The app on this module's store, for the browser (the page fixture's analyst token)."""
+    from dashboard.settings import Settings
+    from tests.browser import serve
+
+    grant(embedded_demo)
+    with serve(Settings(db=embedded_demo.engine.url.database, refresh_seconds=2)) as url:
+        yield url
+
+
 def _path(store) -> list[dict]:
     """City, a district, a street … down to a grid."""
     with store.engine.connect() as conn:
