@@ -400,6 +400,13 @@ def _closed_loop(rng, frame: pd.DataFrame, quality: np.ndarray, end: datetime):
     satisfaction[unhappy] = "不满意"
     revisited = is_closed & (rng.uniform(size=n) < 0.65)
     frame["satisfaction"] = np.where(revisited, satisfaction, None)
+    # 化解 is an outcome, not a status: about one closed dispute in eighty ends 调解不成功.
+    # Its own generator, so every other draw of the demo stays as it was.
+    mediation = np.random.default_rng(len(frame)).uniform(size=n)
+    dispute = cat == vocab.DISPUTE
+    frame["outcome"] = np.where(
+        dispute & is_closed, np.where(mediation < 0.0125 * quality, vocab.NOT_RESOLVED, vocab.RESOLVED),
+        np.where(dispute, vocab.PENDING, None))
     frame["description"] = [f"群众反映{s}问题（{c}），请求协调处理。"
                             for c, s in zip(cat, frame.subcategory, strict=True)]
     frame["updated_at"] = pd.concat(
