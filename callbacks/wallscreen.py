@@ -91,8 +91,8 @@ def view_model(data: CityData, base: dict) -> dict:
     state, unit, code, period = base["state"], base["unit"], base["code"], base["period"]
     filters = state.filters
     kpis = data.kpis(code, period, filters)["values"]
-    compared, compare_label = period.comparison()
-    previous = data.kpis(code, compared, filters)["values"]
+    compared = data.comparison(code, period, filters)
+    previous, compare_label = compared["values"], compared["label"]
     children = data.children_kpis(code, period, filters).to_dict("records")
     recent, points = [], None
     if children:
@@ -104,7 +104,7 @@ def view_model(data: CityData, base: dict) -> dict:
     return {
         **base, "kpis": kpis, "previous": previous, "compare_label": compare_label,
         "children": children, "map_rows": map_rows, "recent": recent, "points": points,
-        "alarms": data.alarms(code, filters), "now": data.now(),
+        "alarms": data.alarms(code, filters), "now": data.as_of(),
         "trend": data.trend(code, period.last, filters),
         "categories": data.categories(code, period, filters),
     }

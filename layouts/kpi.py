@@ -37,12 +37,10 @@ def _delta(key: str, value, previous, label: str):
     ind = INDICATORS[key]
     if key in _SNAPSHOTS:
         return strings.REALTIME
-    if value is None or previous is None or (ind.kind != "rate" and not previous):
-        return strings.NO_PREVIOUS
-    if ind.kind == "rate":
-        change, text = (value - previous) * 100, strings.PREVIOUS_DELTA_POINTS
-    else:
-        change, text = (value - previous) / previous * 100, strings.PREVIOUS_DELTA
+    change = ind.change(value, previous)  # None: not comparable ("—", never a 1,000% jump)
+    if change is None:
+        return strings.NO_PREVIOUS.format(label=label)
+    text = strings.PREVIOUS_DELTA_POINTS if ind.kind == "rate" else strings.PREVIOUS_DELTA
     if abs(change) < 0.05:
         return html.Span(strings.UNCHANGED.format(label=label), className="flat")
     arrow = strings.UP if change > 0 else strings.DOWN
