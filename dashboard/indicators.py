@@ -100,7 +100,8 @@ INDICATORS: dict[str, Indicator] = {
         ),
         Indicator(
             "resolution_rate", "化解率",
-            "化解率 = 化解成功的矛盾纠纷数 ÷ 受理的矛盾纠纷数（时段内受理；调解不成功的虽已办结，不计为化解）",
+            "化解率 = 化解成功的矛盾纠纷数 ÷ 受理的矛盾纠纷数"
+            "（时段内受理；调解不成功的虽已办结，不计为化解）",
             "disputes_resolved", "disputes", kind="rate",
         ),
         Indicator(
@@ -127,7 +128,8 @@ INDICATORS: dict[str, Indicator] = {
             "resolved_local", "resolved", kind="rate",
         ),
         Indicator(
-            "cases_per_10k", "万人发案率", "万人发案率 = 刑事、治安案件数 ÷ 常住人口 × 10000（计入的类别可设置）",
+            "cases_per_10k", "万人发案率",
+            "万人发案率 = 刑事、治安案件数 ÷ 常住人口 × 10000（计入的类别可设置）",
             "incidents", "population", scale=10_000, kind="per10k", higher_is_better=False,
         ),
     )

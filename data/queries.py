@@ -199,7 +199,8 @@ def counts(
         if not part.empty:
             frame = frame.join(part.set_index("code").astype("float64"), how="left")
     if "police_incidents" in frame:
-        frame["incidents"] = frame.get("incidents", 0.0).fillna(0) + frame.pop("police_incidents").fillna(0)
+        police = frame.pop("police_incidents").fillna(0)
+        frame["incidents"] = (frame["incidents"].fillna(0) if "incidents" in frame else 0.0) + police
     for name in ALL_COUNTS:
         if name not in frame:
             frame[name] = 0.0

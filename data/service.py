@@ -52,6 +52,12 @@ class StoreReplaced(StoreUnavailable):
     be lost, so writes are refused until a restart (``/healthz`` says so, screens show it)."""
 
 
+def _covers(since: datetime | None, period: Period) -> bool:
+    """Whether data reaching back to ``since`` covers ``period``: it holds records on or before
+    the period's first day."""
+    return since is not None and since.date() <= period.first
+
+
 @dataclass(frozen=True)
 class Geometry:
     """A unit's children as GeoJSON, ready to send, with the bounds that fit them."""
@@ -225,8 +231,7 @@ class CityData:
         if kind not in COMPARISONS:
             raise ValueError(f"compare={kind!r}: one of {', '.join(COMPARISONS)}")
         other = period.year_before() if kind == "yoy" else period.previous()
-        since = self.data_since()
-        covered = since is not None and since <= other.start
+        covered = _covers(self.data_since(), other)
         now = self.kpis(code, period, filters)
         before = self.kpis(code, other, filters) if covered else {"counts": {}, "values": {}}
         values = {k: (before["values"].get(k) if covered else None) for k in INDICATORS}
@@ -256,8 +261,7 @@ class CityData:
     def police(self, code: str, period: Period) -> dict:
         """Police cases per kind and 案由 with 同比 ("—" when last year's data does not cover it)."""
         other = period.year_before()
-        since = self._cached("police_since", queries.police_since)
-        covered = since is not None and since <= other.start
+        covered = _covers(self._cached("police_since", queries.police_since), other)
         now = self._cached("police", queries.police_counts, unit_code=code, start=period.start,
                            end=period.end)
         before = (self._cached("police", queries.police_counts, unit_code=code, start=other.start,

@@ -262,7 +262,8 @@ def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, option
             frame["parent_code"] = (options.parent if "parent_code" not in frame
                                     else frame["parent_code"].fillna(options.parent))
         if "level" in frame:  # 村 and 社区 are both `community`: keep which one
-            words = frame["level"].map(lambda v: vocab.UNIT_KINDS.get(v.strip()) if isinstance(v, str) else None)
+            words = frame["level"].map(
+                lambda v: vocab.UNIT_KINDS.get(v.strip()) if isinstance(v, str) else None)
             frame["kind"] = words if "kind" not in frame else frame["kind"].fillna(words)
     open_fields = OPEN_VOCABULARY.get(kind, {})
     map_values(frame, kind, {c: m for c, m in options.values.items() if c not in open_fields})

@@ -74,17 +74,17 @@ FIELDS = {
         "id": ("id", "编号", "工号", "人员编号"),
         "name": ("name", "姓名"),
         "role": ("role", "角色", "岗位", "人员类型", "类型"),
-        "unit_code": ("unit_code", "grid_code", "网格编码", "所属网格", "单位编码"),
+        "unit_code": ("unit_code", "grid_code", "网格编码", "所属网格", "单位编码", "所属单位编码"),
         "unit_name": ("unit_name", "所属网格名称", "所属单位", "所属村社"),
     },
     "household-risk": {
-        "unit_code": ("unit_code", "grid_code", "网格编码", "所属网格", "单位编码"),
+        "unit_code": ("unit_code", "grid_code", "网格编码", "所属网格", "单位编码", "所属单位编码"),
         "unit_name": ("unit_name", "所属单位", "所属村社", "所属社区", "所属村"),
         "group_name": ("group_name", "risk_level", "风险等级", "评估等级", "评估结果"),
         "count": ("count", "户数", "数量"),
     },
     "special-populations": {
-        "unit_code": ("unit_code", "grid_code", "网格编码", "所属网格", "单位编码"),
+        "unit_code": ("unit_code", "grid_code", "网格编码", "所属网格", "单位编码", "所属单位编码"),
         "unit_name": ("unit_name", "所属单位", "所属村社", "所属社区", "所属村"),
         "group_name": ("group_name", "group", "人群类别", "人员类别", "类别"),
         "count": ("count", "人数", "数量"),
@@ -206,8 +206,8 @@ def apply_splits(frame: pd.DataFrame, splits) -> pd.DataFrame:
     for names, column, separator in splits:
         if column not in frame:
             raise ValueError(f"--split: 文件中没有该列 the file has no column {column!r}")
-        parts = frame[column].map(lambda v, n=len(names): (
-            [p.strip() or None for p in str(v).split(separator, n - 1)] if isinstance(v, str) else []))
+        parts = frame[column].map(lambda v, n=len(names), sep=separator: (  # noqa: B008
+            [p.strip() or None for p in str(v).split(sep, n - 1)] if isinstance(v, str) else []))
         for i, name in enumerate(names):
             frame[name] = parts.map(lambda p, i=i: p[i] if i < len(p) else None)
         frame = frame.drop(columns=[column])
