@@ -20,6 +20,7 @@ from app import create_app, main
 from dashboard import indicators, vocab
 from dashboard.settings import Settings
 from data import queries, schema
+from data.stores import open_store
 from data.ingest.importer import ImportOptions, ImportRejected, run_import
 from geo.crs import wgs84_to_gcj02
 from layouts import figures, ranking
@@ -427,3 +428,33 @@ def test_the_demo_has_failed_mediations(embedded_demo):
                              end=datetime(2026, 12, 1), now=datetime(2026, 11, 20)).iloc[0]
     assert 0 < row.disputes_resolved < row.disputes
     assert 0.95 < row.disputes_resolved / row.disputes < 0.995
+
+
+def test_the_readme_examples_import_into_the_demo_city(embedded_demo, tmp_path, capsys):
+    """Every ``citybrain import … docs/examples/…`` line of the README, run as written."""
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    embedded_demo.checkpoint()
+    copy = tmp_path / "demo.gpkg"
+    shutil.copy(embedded_demo.engine.url.database, copy)
+    readme = (root / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    commands = [shlex.split(line.strip()) for line in readme.splitlines()
+                if line.strip().startswith("citybrain import") and "docs/examples/" in line]
+    assert len(commands) >= 9
+    for command in commands:
+        args = [str(root / a) if a.startswith("docs/examples/") else a for a in command[1:]]
+        assert main([*args, "--db", str(copy), "--quiet"]) == 0, command
+        first = capsys.readouterr().out
+        assert "inserted 0," not in first or "updated 0," not in first, command  # it landed
+        assert main([*args, "--db", str(copy), "--quiet"]) == 0, command  # again: nothing changes
+        again = capsys.readouterr().out
+        assert "inserted 0," in again and "updated 0," in again, (command, again)
+    store = open_store(f"sqlite:///{copy}")
+    with store.engine.connect() as conn:
+        profile = queries.unit_profile(conn, "990102001001")
+        assert profile["totals"]["houses"] == 1160
+        assert queries.sensitive_totals(conn, codes=["990102001"])["990102001"][vocab.SPECIAL_POPULATION]
+    store.engine.dispose()
