@@ -20,8 +20,8 @@ from app import create_app, main
 from dashboard import indicators, vocab
 from dashboard.settings import Settings
 from data import queries, schema
-from data.stores import open_store
 from data.ingest.importer import ImportOptions, ImportRejected, run_import
+from data.stores import open_store
 from geo.crs import wgs84_to_gcj02
 from layouts import figures, ranking
 from tests.factories import EAST, WEST, tiny_city
