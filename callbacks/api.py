@@ -198,10 +198,10 @@ def police(code):
     data = _data()
     found = _unit_or_404(data, code)
     period, _filters = _period_and_filters(data)
-    answer = data.police(code, period)
+    answer = data.police_summary(code, period)
     return jsonify(unit=_unit_json(found), period=_period_json(period),
                    compared=_period_json(answer["compared"]), covered=answer["covered"],
-                   kinds=_police_json(answer))
+                   kinds=answer["kinds"])
 
 
 @api.get("/api/v1/units/<code>/sensitive")
@@ -462,28 +462,6 @@ def _comparison_json(compared: dict) -> dict:
                            "change": _exact(compared["changes"][key]),
                            "change_display": ind.format_change(compared["changes"][key])}
                      for key, ind in INDICATORS.items()}}
-
-
-def _police_json(answer: dict) -> list[dict]:
-    now, before, covered = answer["now"], answer["before"], answer["covered"]
-    out = []
-    for kind in dict.fromkeys([*now["kind"], *before["kind"]]):
-        mine, old = now[now["kind"] == kind], before[before["kind"] == kind]
-        causes = []
-        for cause in dict.fromkeys([*mine["cause"], *old["cause"]]):
-            n = int(mine.loc[mine["cause"] == cause, "n"].sum())
-            was = int(old.loc[old["cause"] == cause, "n"].sum()) if covered else None
-            causes.append({"cause": cause or None, **_yoy(n, was)})
-        total = int(mine["n"].sum())
-        out.append({"kind": kind, **_yoy(total, int(old["n"].sum()) if covered else None),
-                    "causes": sorted(causes, key=lambda c: -c["count"])})
-    return out
-
-
-def _yoy(count: int, before: int | None) -> dict:
-    change = None if not before else (count - before) / before * 100
-    return {"count": count, "last_year": before, "yoy": change,
-            "yoy_display": "—" if change is None else f"{change:+.2f}%"}
 
 
 def _exact(value):

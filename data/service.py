@@ -22,7 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dashboard import limits, vocab
 from dashboard.domain import BadRequest, Filters, HeatFilters, Period, local_now
-from dashboard.indicators import INDICATORS, compute
+from dashboard.indicators import INDICATORS, NO_VALUE, compute
 from data import queries
 from data.coverage import coverage_summary
 from data.ingest import importer as ingest
@@ -56,6 +56,13 @@ def _covers(since: datetime | None, period: Period) -> bool:
     """Whether data reaching back to ``since`` covers ``period``: it holds records on or before
     the period's first day."""
     return since is not None and since.date() <= period.first
+
+
+def _year_on_year(count: int, before: int | None) -> dict:
+    """A count with last year's and the change in per cent; None ("—") with nothing to compare."""
+    change = None if not before else (count - before) / before * 100
+    return {"count": count, "last_year": before, "yoy": change,
+            "yoy_display": NO_VALUE if change is None else f"{change:+.2f}%"}
 
 
 @dataclass(frozen=True)
@@ -258,15 +265,28 @@ class CityData:
     def surveys(self, code: str) -> dict:
         return self._cached("surveys", queries.survey_series, code=code)
 
-    def police(self, code: str, period: Period) -> dict:
-        """Police cases per kind and 案由 with 同比 ("—" when last year's data does not cover it)."""
+    def police_summary(self, code: str, period: Period) -> dict:
+        """Police cases per kind and 案由 with 同比: ``kinds`` (each ``kind``, ``count``,
+        ``last_year``, ``yoy`` in per cent, ``yoy_display``, ``causes``). When last year's data does
+        not cover the compared dates, ``last_year`` and ``yoy`` are None ("—")."""
         other = period.year_before()
         covered = _covers(self._cached("police_since", queries.police_since), other)
         now = self._cached("police", queries.police_counts, unit_code=code, start=period.start,
                            end=period.end)
         before = (self._cached("police", queries.police_counts, unit_code=code, start=other.start,
                                end=other.end) if covered else now.iloc[0:0])
-        return {"period": period, "compared": other, "covered": covered, "now": now, "before": before}
+        kinds = []
+        for kind in dict.fromkeys([*now["kind"], *before["kind"]]):
+            mine, old = now[now["kind"] == kind], before[before["kind"] == kind]
+            causes = []
+            for cause in dict.fromkeys([*mine["cause"], *old["cause"]]):
+                n = int(mine.loc[mine["cause"] == cause, "n"].sum())
+                was = int(old.loc[old["cause"] == cause, "n"].sum()) if covered else None
+                causes.append({"cause": cause or None, **_year_on_year(n, was)})
+            was = int(old["n"].sum()) if covered else None
+            kinds.append({"kind": kind, **_year_on_year(int(mine["n"].sum()), was),
+                          "causes": sorted(causes, key=lambda c: -c["count"])})
+        return {"period": period, "compared": other, "covered": covered, "kinds": kinds}
 
     def outside_grid(self) -> dict:
         return self._cached("outside_grid", queries.outside_grid)

@@ -23,7 +23,7 @@ from data import queries, schema
 from data.ingest.importer import ImportOptions, ImportRejected, run_import
 from data.stores import open_store
 from geo.crs import wgs84_to_gcj02
-from layouts import figures, ranking
+from layouts import facts, figures, ranking
 from tests.factories import EAST, WEST, tiny_city
 
 STORES = ["embedded", pytest.param("postgis", marks=pytest.mark.postgis)]
@@ -458,3 +458,27 @@ def test_the_readme_examples_import_into_the_demo_city(embedded_demo, tmp_path, 
         assert profile["totals"]["houses"] == 1160
         assert queries.sensitive_totals(conn, codes=["990102001"])["990102001"][vocab.SPECIAL_POPULATION]
     store.engine.dispose()
+
+
+def test_the_wall_screen_shows_the_seeds_data_as_aggregates(store, tmp_path):
+    from flask import Flask
+    from flask_caching import Cache
+
+    from dashboard.domain import Period
+    from data.service import CityData
+
+    households = _write(tmp_path, "risk.csv", "户编号,户主姓名,风险等级,所属网格",
+                        [f"H1,甲,高风险,{GRID_WEST}", f"H2,乙,高风险,{GRID_EAST}"])
+    assert run_import(store, "household-risk", households).result.inserted == 2
+    surveys = _write(tmp_path, "s.csv", "区划代码,指标,年度,得分", ["990100,群众安全感,2024,97.8",
+                                                                "990100,群众安全感,2025,98.98"])
+    assert run_import(store, "surveys", surveys).result.inserted == 2
+    data = CityData(store, Cache(Flask(__name__), config={"CACHE_TYPE": "SimpleCache"}))
+    period = Period.resolve("custom", "2026-03-01", "2026-03-31", today=datetime(2026, 3, 31).date())
+    panel = facts.facts(data.profile("990100", period), data.surveys("990100"),
+                        data.police_summary("990100", period), data.sensitive("990100")["990100"])
+    shown = {f.children[0].children: (f.children[1].children, f.title) for f in panel.children}
+    assert shown["人口"] == ("30,000", "常住人口（本级未填报时为下级之和）")
+    assert shown["群众安全感"] == ("98.98%", "97.80% → 98.98%（2024–2025）")
+    assert shown["高风险户"][0] == "2"
+    assert "甲" not in repr(panel) and "H1" not in repr(panel)
