@@ -24,6 +24,7 @@ from data.ingest.importer import ImportOptions, ImportRejected, run_import
 from data.stores import open_store
 from geo.crs import wgs84_to_gcj02
 from layouts import facts, figures, ranking
+from tests.access import grant, login, person
 from tests.factories import EAST, WEST, tiny_city
 
 STORES = ["embedded", pytest.param("postgis", marks=pytest.mark.postgis)]
@@ -47,8 +48,19 @@ def _url(store) -> str:
 
 
 def _client(store, **settings):
+    """A client of the app with a whole-city analyst token (tests/access.py)."""
     app = create_app(Settings(db=_url(store), **settings))
-    return app.server.test_client()
+    client = app.server.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {grant(store)}"
+    return client
+
+
+def _admin(client, store):
+    """A client of the same app, logged in as an admin (``/healthz`` details are theirs)."""
+    admin = client.application.test_client()
+    person(store, "tests-admin", role="admin")
+    login(admin, "tests-admin")
+    return admin
 
 
 def _write(tmp_path, name: str, header: str, rows: list[str]):
@@ -157,7 +169,8 @@ def test_things_outside_every_grid_count_at_the_lowest_unit_containing_them(stor
     assert north["cameras"] == 1 and north["accepted"] == 1
     assert city["cameras"] == 2 and city["accepted"] == 2  # nothing vanishes from the totals
     assert _unit(client, "990104001001001")["counts"]["cameras"] == 0
-    outside = client.get("/healthz").json["outside_grid"]
+    assert "outside_grid" not in client.get("/healthz").json  # an analyst: status only
+    outside = _admin(client, store).get("/healthz").json["outside_grid"]
     assert outside["cameras"] == {"above_grid": 1, "no_unit": 0}
     assert outside["cases"] == {"above_grid": 1, "no_unit": 0}
 
@@ -224,7 +237,8 @@ def test_overdue_counts_as_of_the_export_not_the_clock(store, tmp_path):
     report = run_import(store, "cases", path)
     assert report.as_of == "2024-03-10T17:30:00"
     client = _client(store, writer_token="t")
-    assert client.get("/healthz").json["as_of"] == "2024-03-10T17:30"
+    assert _admin(client, store).get("/healthz").json["as_of"] == "2024-03-10T17:30"
+    assert _unit(client, "990100")["as_of"] == "2024-03-10T17:30"
     assert _unit(client, "990100")["counts"]["overdue"] == 1  # E1 only; the clock would say 3
     data = client.application.config["CITYBRAIN_DATA"]
     alarms = data.alarms("990100")
@@ -320,6 +334,13 @@ def test_household_risk_and_special_populations_are_stored_as_counts_only(store,
     assert columns == {"unit_code", "topic", "group_name", "count", "updated_at"}
     body = json.dumps(reply, ensure_ascii=False)
     assert "H1" not in body and "甲" not in body and "4201001900" not in body
+    # A district's viewer sees its own district's counts, and nothing of another's.
+    west = _client(store)
+    west.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {grant(store, 'west', 'viewer', '990102')}"
+    assert west.get("/api/v1/units/990102/sensitive").json["totals"]["household_risk"] == {
+        "中风险户": 1, "高风险户": 1}
+    assert west.get("/api/v1/units/990103/sensitive").status_code == 403
+    assert west.get("/api/v1/units/990100/sensitive").status_code == 403
 
 
 # --- surveys and police cases --------------------------------------------------------------------------
