@@ -399,6 +399,8 @@ def test_constant_fields_and_ignored_columns(store, tmp_path, capsys):
         row = conn.execute(select(schema.cases.c.category, schema.cases.c.source,
                                   schema.cases.c.outcome)).one()
     assert tuple(row) == ("矛盾纠纷", "人民调解", vocab.PENDING)
+    assert _cli(store, "cases", path, "--set", "catgory=矛盾纠纷") == 2  # a typo is refused
+    assert "unknown field(s) for cases: catgory" in capsys.readouterr().err
 
 
 def test_mapped_levels_chain_and_grids_need_a_parent(store, tmp_path, capsys):
@@ -449,6 +451,9 @@ def test_the_demo_has_failed_mediations(embedded_demo):
                              end=datetime(2026, 12, 1), now=datetime(2026, 11, 20)).iloc[0]
     assert 0 < row.disputes_resolved < row.disputes
     assert 0.95 < row.disputes_resolved / row.disputes < 0.995
+    with embedded_demo.engine.connect() as conn:
+        kinds = queries.unit_profile(conn, city)["units_below"]
+    assert kinds["村"] > 0 and kinds["社区"] > 0 and kinds["镇"] > 0 and kinds["街道"] > 0
 
 
 def test_the_readme_examples_import_into_the_demo_city(embedded_demo, tmp_path, capsys):

@@ -178,6 +178,9 @@ def _units(rng, size: DemoSize) -> gpd.GeoDataFrame:
                                  name=_unit_name(level, names, parent, geom, i),
                                  parent_code=parent["code"], geometry=geom))
     frame = gpd.GeoDataFrame(rows, geometry="geometry")
+    # 村 and 社区 are both `community`; their kind keeps them apart (towns: 镇 / 街道 likewise).
+    suffix = frame["name"].str.extract(r"(村|社区|镇|街道)$")[0]
+    frame["kind"] = suffix.where(frame["level"].isin(["street", "community"]))
     _add_population(rng, frame)
     return frame
 

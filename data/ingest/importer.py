@@ -30,6 +30,7 @@ from data import schema
 from data.ingest import validation
 from data.ingest.mapping import (
     CODE_FIELDS,
+    FIELDS,
     apply_splits,
     code_text,
     map_fields,
@@ -468,6 +469,10 @@ def run_import(store: Store, kind: str, path: str | Path, options: ImportOptions
     options = options or ImportOptions()
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
+    unknown = sorted(set(options.constants) - set(FIELDS[kind]))
+    if unknown:
+        raise ValueError(f"--set: 未知字段 unknown field(s) for {kind}: {', '.join(unknown)}; "
+                         f"fields: {', '.join(FIELDS[kind])}")
     progress = progress or Progress(stream=None)
     started = time.perf_counter()
     raw, file_crs = read_file(path, layer=options.layer, encoding=options.encoding,
