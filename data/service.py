@@ -85,6 +85,11 @@ class CityData:
         self.timezone = timezone
         self.cache_seconds = cache_seconds
         self.as_of_setting = (as_of or "auto").strip()
+        if self.as_of_setting not in ("auto", "now"):
+            try:
+                datetime.fromisoformat(self.as_of_setting)
+            except ValueError:
+                raise ValueError(f"CITYBRAIN_AS_OF={as_of!r}: auto, now or YYYY-MM-DDTHH:MM") from None
         self.incident_categories = tuple(incident_categories)
         self._version: tuple[float, str] | None = None
         self._geometry: OrderedDict = OrderedDict()

@@ -361,6 +361,10 @@ def test_surveys_import_as_a_series_per_unit(store, tmp_path):
     assert [p["value"] for p in safety["points"]] == pytest.approx([0.945, 0.961, 0.978, 0.9898])
     assert safety["points"][-1]["from"] == "2025-01-01" and safety["points"][-1]["to"] == "2025-12-31"
     assert west["执法满意度"]["unit_code"] == "990102"
+    twice = _write(tmp_path, "twice.csv", "区划代码,指标,年度,得分", ["990100,群众安全感,2025,98",
+                                                                 "990100,群众安全感,2025,97"])
+    with pytest.raises(ImportRejected, match="the same unit, indicator and period appear twice"):
+        run_import(store, "surveys", twice)
 
 
 def test_police_cases_by_kind_and_cause_with_year_on_year(store, tmp_path):

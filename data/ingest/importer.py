@@ -311,6 +311,11 @@ def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, option
                          "缺少所属单元 no unit (give a unit code or a unit name)")
         if kind == "surveys":
             _survey_periods(frame, problems)
+            key = frame["unit_code"].astype(str) + "|" + frame["indicator"].astype(str) + "|" + \
+                frame["period_start"].astype(str)
+            dup = key.duplicated(keep=False).to_numpy() & frame["period_start"].notna().to_numpy()
+            problems.add(dup, "period_start", lambda i: "同一单元、指标和时段重复 the same unit, "
+                         f"indicator and period appear twice ({key.iloc[i]})")
         return Prepared(frame, problems, unmapped=unmapped)
 
     raw_geoms = frame.pop("geometry").to_numpy(dtype=object)
