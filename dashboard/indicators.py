@@ -56,6 +56,8 @@ class Indicator:
             return NO_VALUE
         places = _DISPLAY["rate_decimals"] if decimals is None else decimals
         if self.kind == "rate":
+            if value in (0, 1):  # exactly none or all: "100%", as the seeds print it
+                return f"{value * 100:.0f}%"
             return f"{value * 100:.{places}f}%"
         if self.kind == "per10k":
             return f"{value:.{places}f}"

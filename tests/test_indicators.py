@@ -111,6 +111,8 @@ def test_seed_figures_from_the_spec():
     assert round(value * 100, 2) == 98.72
     assert INDICATORS["resolution_rate"].format(value) == "98.72%"
     assert INDICATORS["resolution_rate"].format(value, decimals=1) == "98.7%"
+    assert INDICATORS["resolution_rate"].format(1.0) == "100%"  # all of them: no ".00"
+    assert INDICATORS["resolution_rate"].format(0.99999) == "100.00%"  # nearly all: the decimals say so
 
 
 def test_trend_and_categories(city):
