@@ -179,7 +179,7 @@ def test_import_summary_reports_rows_outside_every_grid(store, tmp_path, capsys)
     _north(store)
     path = _write(tmp_path, "places.csv", "编号,名称,类型,经度,纬度",
                   [f"P1,城北派出所,派出所,{NORTH_GAP[0]},{NORTH_GAP[1]}", "P2,远方,鹰眼,100.0,20.0"])
-    report = run_import(store, "places", path)
+    report = run_import(store, "places", path, ImportOptions(crs="4326"))
     assert (report.outside_grid, report.no_unit) == (2, 1)
     summary = report.summary()
     assert "counted at the lowest unit containing it: 2" in summary
@@ -204,6 +204,20 @@ def test_unit_attached_records_count_in_their_unit_and_its_ancestors(store, tmp_
     assert _unit(client, GRID_WEST)["counts"]["accepted"] == 1  # Q1 is the district's, not the grid's
     children = client.get("/api/v1/units/990100/children?period=custom&from=2026-03-01&to=2026-03-31")
     assert [c["kpis"]["accepted"]["value"] for c in children.json["children"]] == [2, 1]
+    # Live ingest: ``unit_code`` names the unit of a record without a point (``grid_code`` must
+    # still be a grid); with a point, the point decides.
+    live = _client(store, writer_token="t")
+    body = [{"external_id": "Q4", "category": "企业诉求", "source": "企呼我为", "status": "受理",
+             "reported_at": "2026-03-04T10:00:00", "unit_code": "990103"},
+            {"external_id": "Q5", "category": "企业诉求", "source": "企呼我为", "status": "受理",
+             "reported_at": "2026-03-04T11:00:00", "unit_code": "990103", "lon": WEST[0], "lat": WEST[1]}]
+    reply = live.post("/api/v1/cases", data=json.dumps(body), content_type="application/json",
+                      headers={"Authorization": "Bearer t"})
+    assert reply.status_code == 201, reply.json
+    with store.engine.connect() as conn:
+        stored = dict(conn.execute(select(schema.cases.c.external_id, schema.cases.c.grid_code)
+                                   .where(schema.cases.c.external_id.in_(["Q4", "Q5"]))).all())
+    assert stored == {"Q4": "990103", "Q5": GRID_WEST}
 
 
 def test_a_unit_name_must_name_one_unit(store, tmp_path):
@@ -234,7 +248,7 @@ def test_overdue_counts_as_of_the_export_not_the_clock(store, tmp_path):
         f"E1,城市管理,网格员,2024-03-01 09:00,处置,2024-03-05 09:00,{WEST[0]},{WEST[1]}",
         f"E2,城市管理,网格员,2024-03-09 09:00,处置,2024-03-20 09:00,{WEST[0]},{WEST[1]}",
         f"E3,城市管理,网格员,2024-03-10 17:30,受理,2024-03-30 09:00,{EAST[0]},{EAST[1]}"])
-    report = run_import(store, "cases", path)
+    report = run_import(store, "cases", path, ImportOptions(crs="4326"))
     assert report.as_of == "2024-03-10T17:30:00"
     client = _client(store, writer_token="t")
     assert _admin(client, store).get("/healthz").json["as_of"] == "2024-03-10T17:30"
@@ -375,7 +389,7 @@ def test_police_cases_by_kind_and_cause_with_year_on_year(store, tmp_path):
         rows.append(f"K{i},刑事案件,盗窃,2026-03-0{1 + i % 9} 10:00,,{WEST[0]},{WEST[1]}")
     rows += ["Z1,治安案件,殴打他人,2026-03-02 22:00,西区,,", "Z2,治安案件,赌博,2026-03-03 22:00,东区,,"]
     path = _write(tmp_path, "police.csv", "警情编号,案件类别,案由,发案时间,辖区,经度,纬度", rows)
-    assert _cli(store, "police", path) == 0
+    assert _cli(store, "police", path, "--crs", "4326") == 0
     client = _client(store)
     answer = client.get("/api/v1/units/990100/police?period=custom&from=2026-03-01&to=2026-03-31").json
     assert answer["covered"]
@@ -396,14 +410,15 @@ def test_police_cases_by_kind_and_cause_with_year_on_year(store, tmp_path):
 def test_constant_fields_and_ignored_columns(store, tmp_path, capsys):
     path = _write(tmp_path, "mediation.csv", "编号,上报时间,状态,调解结果,备注,经度,纬度",
                   [f"R1,2026-03-02 09:00,受理,调解中,无,{WEST[0]},{WEST[1]}"])
-    assert _cli(store, "cases", path, "--set", "category=矛盾纠纷", "--set", "source=人民调解") == 0
+    assert _cli(store, "cases", path, "--crs", "4326", "--set", "category=矛盾纠纷",
+                "--set", "source=人民调解") == 0
     out = capsys.readouterr().out
     assert "ignored column: 备注" in out
     with store.engine.connect() as conn:
         row = conn.execute(select(schema.cases.c.category, schema.cases.c.source,
                                   schema.cases.c.outcome)).one()
     assert tuple(row) == ("矛盾纠纷", "人民调解", vocab.PENDING)
-    assert _cli(store, "cases", path, "--set", "catgory=矛盾纠纷") == 2  # a typo is refused
+    assert _cli(store, "cases", path, "--crs", "4326", "--set", "catgory=矛盾纠纷") == 2  # a typo
     assert "unknown field(s) for cases: catgory" in capsys.readouterr().err
 
 
