@@ -37,9 +37,9 @@ CASE_METHODS = frozenset({"recent_cases", "alarms"})
 # ``cached_answer`` keeps bytes built by a closure over this wrapper (so checked as they are built);
 # ``store_problem``/``check_store``: whether the embedded file was replaced while served.
 # ``as_of``, ``data_since`` and ``outside_grid`` are moments and counts of the whole store.
-FREE = frozenset({"version", "now", "as_of", "data_since", "outside_grid", "case_points", "coverage_drawing", "timezone", "cache_seconds",
-                  "intervention_seconds", "cached_answer", "store_problem", "check_store",
-                  "unavailable"})
+FREE = frozenset({"version", "now", "as_of", "data_since", "outside_grid", "case_points",
+                  "coverage_drawing", "timezone", "cache_seconds", "intervention_seconds",
+                  "cached_answer", "store_problem", "check_store", "unavailable"})
 # Not for readers at all: only the ingest handler calls it, on the service itself, after
 # ``@auth.needs("ingest")`` (callbacks/api.py). Through the wrapper it fails like an unnamed one.
 WRITES = frozenset({"ingest_cases"})
