@@ -16,7 +16,7 @@ from flask_caching import Cache
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbacks import api, auth, coverage, exports, heat, router, wallscreen
-from dashboard import limits, strings
+from dashboard import indicators, limits, strings
 from dashboard.settings import LOOPBACK, Settings, database_url, mask_logged_urls, mask_url, settings_table
 from data import access_cli
 from data.access import Accounts
@@ -42,8 +42,11 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         compress=False,
     )
     cache = Cache(app.server, config=_cache_config(settings))
+    indicators.configure(rate_decimals=settings.rate_decimals,
+                         incident_categories=settings.incident_category_list)
     data = CityData(store, cache, intervention_minutes=settings.intervention_minutes,
-                    timezone=settings.timezone, cache_seconds=settings.cache_seconds)
+                    timezone=settings.timezone, cache_seconds=settings.cache_seconds,
+                    as_of=settings.as_of, incident_categories=settings.incident_category_list)
     # The page router sets app.layout (the shell) and app.validation_layout (every view).
     router.register(app, settings)
     # Callbacks get the service through the access check for each request's principal.
@@ -175,11 +178,15 @@ def _serve(settings: Settings, args) -> int:
 
 
 def _add_import_parser(commands) -> None:
+    from data.ingest.importer import KINDS
+
     imp = commands.add_parser(
-        "import", help="import units, cases, cameras or key places from a file (upsert, one transaction)",
+        "import", help="import units, cases, cameras, key places, 人房楼 stats, grid workers, household "
+                       "risk, special populations, surveys or police cases from a file (upsert, one "
+                       "transaction)",
         description="GeoJSON, GeoPackage, Shapefile or CSV (lon/lat or WKT columns). Re-importing a file "
                     "changes nothing; a changed record updates; a status change appends to the history.")
-    imp.add_argument("kind", choices=["units", "cases", "cameras", "places"])
+    imp.add_argument("kind", choices=list(KINDS))
     imp.add_argument("file")
     imp.add_argument("--db", help="database URL or embedded file (default: CITYBRAIN_DB)")
     imp.add_argument("--crs", help="the file's coordinates: EPSG code (4326, 4490, 4547…), gcj02 or bd09 "
@@ -191,6 +198,14 @@ def _add_import_parser(commands) -> None:
     for name in ("category", "status", "source", "level", "kind"):
         imp.add_argument(f"--map-{name}", action="append", default=[], metavar="FROM=TO",
                          help=f"map a {name} value to the store's vocabulary (repeatable)")
+    imp.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                     help="the same value for every row that has none, e.g. --set category=矛盾纠纷 "
+                          "(repeatable)")
+    imp.add_argument("--split", action="append", default=[], metavar="F1,F2=COLUMN:SEP",
+                     help="split a combined column, e.g. --split category,subcategory=事件类型:- "
+                          "(repeatable)")
+    imp.add_argument("--as-of", help="cases: when the export was taken, YYYY-MM-DDTHH:MM (default: the "
+                                     "newest time in the file); overdue is counted at it")
     imp.add_argument("--level", help="units: the level of every row (city, district, street, grid…)")
     imp.add_argument("--parent", help="units: the parent code of every row that names none")
     imp.add_argument("--layer", help="the layer of a GeoPackage with several")
@@ -206,7 +221,7 @@ def _add_import_parser(commands) -> None:
 
 def _import(settings: Settings, args) -> int:
     from data.ingest.importer import ImportOptions, ImportRejected, Progress, run_import
-    from data.ingest.mapping import parse_pairs
+    from data.ingest.mapping import parse_pairs, parse_splits
 
     try:
         values = parse_pairs(args.map, with_field=True)
@@ -216,7 +231,8 @@ def _import(settings: Settings, args) -> int:
             crs=args.crs, fields=parse_pairs(args.field)[""], values=values, layer=args.layer,
             encoding=args.encoding, lon=args.lon, lat=args.lat, level=args.level, parent=args.parent,
             dry_run=args.dry_run, skip_invalid=args.skip_invalid, rejects=args.rejects,
-            timezone=settings.timezone, actor=f"import:{Path(args.file).name}")
+            timezone=settings.timezone, actor=f"import:{Path(args.file).name}",
+            constants=parse_pairs(args.set)[""], splits=parse_splits(args.split), as_of=args.as_of)
         url = database_url(args.db) if args.db else settings.db_url
         store = _open(url)
         report = run_import(store, args.kind, args.file, options,

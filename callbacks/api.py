@@ -120,7 +120,9 @@ def _timeout(exc):
 def healthz():
     """``{"status": "ok"}``, or "degraded" (503) when the store cannot be reached or its embedded
     file was replaced while served (writes are then refused until a restart); the store, the data
-    version and the problem's details only for an admin."""
+    version and the problem's details only for an admin, who also gets the moment overdue is
+    counted at (``as_of``) and how many rows lie outside every grid (``outside_grid``: counted at
+    the lowest unit containing them, or in no unit). Counts only."""
     data = current_app.extensions["citybrain"]["data"]
     try:
         version = data.version(fresh=True)
@@ -136,7 +138,9 @@ def healthz():
     if version is None:
         return jsonify(status="degraded"), 503
     if admin:
-        return jsonify(status="ok", store=data.store.kind, version=version)
+        return jsonify(status="ok", store=data.store.kind, version=version,
+                       as_of=data.as_of().isoformat(timespec="minutes"),
+                       outside_grid=data.outside_grid())
     return jsonify(status="ok")
 
 
@@ -153,10 +157,17 @@ def unit(code):
     period, filters = _period_and_filters(data)
     chain = data.ancestors(code)
     kpis = data.kpis(code, period, filters)
+    try:
+        compared = data.comparison(code, period, filters, request.args.get("compare") or None)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    profile = data.profile(code, period)
     return jsonify(
         unit=_unit_json(found), level=found["level"],
         parents=[_unit_json(u) for u in chain[:-1]],
-        period=_period_json(period), kpis=_kpis_json(kpis["values"]), counts=kpis["counts"],
+        period=_period_json(period), kpis=_kpis_json(kpis["values"], kpis["counts"]),
+        counts=_counts_json(kpis["counts"]), as_of=data.as_of().isoformat(timespec="minutes"),
+        comparison=_comparison_json(compared), profile=profile,
     )
 
 
@@ -168,8 +179,42 @@ def children(code):
     rows = data.children_kpis(code, period, filters).to_dict("records")
     return jsonify(
         unit=_unit_json(found), period=_period_json(period),
-        children=[{**_unit_json(r), "kpis": _kpis_json(r)} for r in rows],
+        children=[{**_unit_json(r), "kpis": _kpis_json(r, r)} for r in rows],
     )
+
+
+@api.get("/api/v1/units/<code>/surveys")
+def surveys(code):
+    """Survey indicators (群众安全感, 执法满意度) as a series per indicator, oldest first."""
+    data = _data()
+    found = _unit_or_404(data, code)
+    return jsonify(unit=_unit_json(found), surveys=data.surveys(code))
+
+
+@api.get("/api/v1/units/<code>/police")
+def police(code):
+    """Police cases per kind (刑事 / 治安) and 案由 in the period, with 同比 ("—" when last year's
+    data does not cover the compared dates)."""
+    data = _data()
+    found = _unit_or_404(data, code)
+    period, _filters = _period_and_filters(data)
+    answer = data.police_summary(code, period)
+    return jsonify(unit=_unit_json(found), period=_period_json(period),
+                   compared=_period_json(answer["compared"]), covered=answer["covered"],
+                   kinds=answer["kinds"])
+
+
+@api.get("/api/v1/units/<code>/sensitive")
+def sensitive(code):
+    """Household risk (高/中/低风险户) and special populations: counts per unit only, for the
+    unit and each child; never a household or a person."""
+    data = _data()
+    found = _unit_or_404(data, code)
+    totals = data.sensitive(code)
+    names = {u["code"]: u for u in data.children(code)}
+    return jsonify(unit=_unit_json(found), totals=totals.get(code, {}),
+                   children=[{**_unit_json(names[c]), "totals": t} for c, t in totals.items()
+                             if c != code])
 
 
 @api.get("/api/v1/units/<code>/children.geojson")
@@ -184,7 +229,7 @@ def children_geojson(code):
     collection = data.children_geometry(code).collection
     features = [
         {**f, "properties": {**f["properties"], "metric": metric,
-                             "value": _number(values.get(f["properties"]["code"]))}}
+                             "value": _exact(values.get(f["properties"]["code"]))}}
         for f in collection["features"]
     ]
     body = dumps({"type": "FeatureCollection", "features": features})
@@ -382,19 +427,51 @@ def _coverage_json(row: dict) -> dict:
 
 
 def _unit_json(u: dict) -> dict:
-    return {k: u.get(k) for k in ("code", "name", "level", "parent_code", "population", "area_km2")}
+    return {k: u.get(k) for k in ("code", "name", "level", "kind", "parent_code", "population",
+                                  "households", "houses", "buildings", "area_km2")}
 
 
 def _period_json(period: Period) -> dict:
     return {"key": period.key, "from": period.first.isoformat(), "to": period.last.isoformat()}
 
 
-def _kpis_json(values: dict) -> dict:
-    return {
-        key: {"label": ind.label, "value": _number(values.get(key)),
-              "display": ind.format(values.get(key)), "definition": ind.definition}
-        for key, ind in INDICATORS.items()
-    }
+def _kpis_json(values: dict, counts: dict | None = None) -> dict:
+    """Every indicator: the exact value (a ratio, unrounded), its display text, its definition,
+    and for a ratio both counts it divides."""
+    counts = counts or {}
+    out = {}
+    for key, ind in INDICATORS.items():
+        item = {"label": ind.label, "value": _exact(values.get(key)),
+                "display": ind.format(values.get(key)), "definition": ind.definition}
+        if ind.denominator is not None:
+            item["numerator"] = _exact(counts.get(ind.numerator))
+            item["denominator"] = _exact(counts.get(ind.denominator))
+        out[key] = item
+    return out
+
+
+def _counts_json(counts: dict) -> dict:
+    return {k: _exact(v) for k, v in counts.items()}
+
+
+def _comparison_json(compared: dict) -> dict:
+    return {"kind": compared["kind"], "label": compared["label"], "period": _period_json(compared["period"]),
+            "covered": compared["covered"],
+            "kpis": {key: {"value": _exact(compared["values"][key]),
+                           "display": ind.format(compared["values"][key]),
+                           "change": _exact(compared["changes"][key]),
+                           "change_display": ind.format_change(compared["changes"][key])}
+                     for key, ind in INDICATORS.items()}}
+
+
+def _exact(value):
+    """A number as it is (the API never rounds a ratio); None for missing."""
+    if value is None:
+        return None
+    value = float(value)
+    if value != value:
+        return None
+    return int(value) if value.is_integer() else value
 
 
 def _number(value):

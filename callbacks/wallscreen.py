@@ -14,7 +14,7 @@ from dashboard import ids, strings
 from dashboard.indicators import INDICATORS
 from dashboard.viewstate import Filters, ViewState
 from data.service import CityData, StoreUnavailable
-from layouts import figures, kpi, ranking
+from layouts import facts, figures, kpi, ranking
 
 
 def _to_controls(state: ViewState) -> dict:
@@ -39,6 +39,7 @@ PANELS = {
     "categories": Output(ids.CATEGORIES, "figure"), "ranking_title": Output(ids.RANKING_TITLE, "children"),
     "ranking": Output(ids.RANKING, "children"), "alarms_title": Output(ids.ALARMS_TITLE, "children"),
     "alarms": Output(ids.ALARMS, "children"), "updated": Output(ids.UPDATED, "children"),
+    "facts": Output(ids.FACTS, "children"),
     "last_good": Output(ids.LAST_GOOD, "data"),
 }
 
@@ -91,8 +92,8 @@ def view_model(data: CityData, base: dict) -> dict:
     state, unit, code, period = base["state"], base["unit"], base["code"], base["period"]
     filters = state.filters
     kpis = data.kpis(code, period, filters)["values"]
-    compared, compare_label = period.comparison()
-    previous = data.kpis(code, compared, filters)["values"]
+    compared = data.comparison(code, period, filters)
+    previous, compare_label = compared["values"], compared["label"]
     children = data.children_kpis(code, period, filters).to_dict("records")
     recent, points = [], None
     if children:
@@ -104,9 +105,11 @@ def view_model(data: CityData, base: dict) -> dict:
     return {
         **base, "kpis": kpis, "previous": previous, "compare_label": compare_label,
         "children": children, "map_rows": map_rows, "recent": recent, "points": points,
-        "alarms": data.alarms(code, filters), "now": data.now(),
+        "alarms": data.alarms(code, filters), "now": data.as_of(),
         "trend": data.trend(code, period.last, filters),
         "categories": data.categories(code, period, filters),
+        "profile": data.profile(code, period), "surveys": data.surveys(code),
+        "police": data.police_summary(code, period), "sensitive": data.sensitive(code).get(code, {}),
     }
 
 
@@ -139,4 +142,5 @@ def panels(data: CityData, vm: dict, *, style: dict, drawn) -> dict:
         "ranking_title": rank_title, "ranking": rank_body,
         "alarms_title": strings.ALARMS_TITLE, "alarms": ranking.alarms(vm["alarms"], vm["now"]),
         "updated": strings.UPDATED_AT.format(time=updated), "last_good": updated,
+        "facts": facts.facts(vm["profile"], vm["surveys"], vm["police"], vm["sensitive"]),
     }

@@ -34,12 +34,10 @@ def change(key: str, value, previous) -> Change:
     ind = INDICATORS[key]
     if key in SNAPSHOTS:
         return Change("snapshot")
-    if value is None or previous is None or (ind.kind != "rate" and not previous):
+    amount = ind.change(value, previous)  # the one formula: points for rates, per cent else
+    if amount is None:
         return Change("none")
-    if ind.kind == "rate":
-        amount, points = (value - previous) * 100, True
-    else:
-        amount, points = (value - previous) / previous * 100, False
+    points = ind.kind == "rate"
     if abs(amount) < FLAT_BELOW:
         return Change("flat", amount, points)
     return Change("up" if amount > 0 else "down", amount, points, (amount > 0) == ind.higher_is_better)

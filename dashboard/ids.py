@@ -29,6 +29,7 @@ RANKING = "ranking"
 RANKING_TITLE = "ranking-title"
 ALARMS = "alarm-list"
 ALARMS_TITLE = "alarm-title"
+FACTS = "facts-panel"
 
 # The page router (app shell) and the navigation between views.
 PAGE = "page-url"

@@ -7,9 +7,26 @@ counts. A ratio with nothing to divide by is ``None`` and shows as "—", never 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 NO_VALUE = "—"
+
+# How the numbers are shown (``configure`` sets them from the settings; the API always returns the
+# exact ratio and both counts).
+_DISPLAY = {"rate_decimals": 2}
+DEFAULT_INCIDENT_CATEGORIES = ("刑事", "治安")
+
+
+def configure(*, rate_decimals: int | None = None, incident_categories=None) -> None:
+    """Displayed decimals of rates (``CITYBRAIN_RATE_DECIMALS``) and what 万人发案率 counts
+    (``CITYBRAIN_INCIDENT_CATEGORIES``: its definition names them)."""
+    if rate_decimals is not None:
+        _DISPLAY["rate_decimals"] = max(0, int(rate_decimals))
+    if incident_categories is not None:
+        names = "、".join(incident_categories) or "（无）"
+        INDICATORS["cases_per_10k"] = replace(
+            INDICATORS["cases_per_10k"],
+            definition=f"万人发案率 = {names}案件数 ÷ 常住人口 × 10000（计入的类别可设置）")
 
 
 @dataclass(frozen=True)
@@ -33,14 +50,37 @@ class Indicator:
             return None
         return num / den * self.scale
 
-    def format(self, value: float | None) -> str:
+    def format(self, value: float | None, decimals: int | None = None) -> str:
+        """The display text; rates with ``CITYBRAIN_RATE_DECIMALS`` decimals (98.72%)."""
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return NO_VALUE
+        places = _DISPLAY["rate_decimals"] if decimals is None else decimals
         if self.kind == "rate":
-            return f"{value * 100:.1f}%"
+            if value in (0, 1):  # exactly none or all: "100%", as the seeds print it
+                return f"{value * 100:.0f}%"
+            return f"{value * 100:.{places}f}%"
         if self.kind == "per10k":
-            return f"{value:.1f}"
+            return f"{value:.{places}f}"
         return f"{int(round(value)):,}"
+
+    def change(self, value, previous) -> float | None:
+        """The change on a compared period: percentage points for a rate, per cent for a count or
+        a per-10k figure; None ("—") when either side is unknown or a count had nothing before."""
+        value, previous = _number(value), _number(previous)
+        if value is None or previous is None:
+            return None
+        if self.kind == "rate":
+            return (value - previous) * 100
+        if not previous:
+            return None
+        return (value - previous) / previous * 100
+
+    def format_change(self, change: float | None) -> str:
+        if change is None:
+            return NO_VALUE
+        places = _DISPLAY["rate_decimals"]
+        unit = "个百分点" if self.kind == "rate" else "%"
+        return f"{change:+.{places}f}{unit}"
 
 
 def _number(value):
@@ -56,11 +96,14 @@ INDICATORS: dict[str, Indicator] = {
             "accepted", "受理", "时段内受理（上报）的事件数", "accepted", higher_is_better=False
         ),
         Indicator(
-            "closure_rate", "办结率", "办结率 = 已核查办结事件数 ÷ 受理事件数（时段内受理的事件）",
+            "closure_rate", "办结率",
+            "办结率 = 已核查办结事件数 ÷ 受理事件数（时段内受理的事件；办结不等于化解）",
             "closed", "accepted", kind="rate",
         ),
         Indicator(
-            "resolution_rate", "化解率", "化解率 = 已化解的矛盾纠纷数 ÷ 排查发现的矛盾纠纷数（时段内受理）",
+            "resolution_rate", "化解率",
+            "化解率 = 化解成功的矛盾纠纷数 ÷ 受理的矛盾纠纷数"
+            "（时段内受理；调解不成功的虽已办结，不计为化解）",
             "disputes_resolved", "disputes", kind="rate",
         ),
         Indicator(
@@ -69,11 +112,12 @@ INDICATORS: dict[str, Indicator] = {
             "on_time", "accepted", kind="rate",
         ),
         Indicator(
-            "overdue", "超期", "当前未办结且已超过办理时限的事件数（实时，不随时段变化）",
+            "overdue", "超期",
+            "截至数据时点未办结且已超过办理时限的事件数（导入的数据按导出时点计算，不随时段变化）",
             "overdue", higher_is_better=False,
         ),
         Indicator(
-            "satisfaction_rate", "满意率", "满意率 = 回访满意（含基本满意）数 ÷ 回访数",
+            "satisfaction_rate", "满意率", "满意率 = 回访满意（含基本满意）数 ÷ 回访数（未回访的不计入分母）",
             "satisfied", "revisited", kind="rate",
         ),
         Indicator(
@@ -86,8 +130,9 @@ INDICATORS: dict[str, Indicator] = {
             "resolved_local", "resolved", kind="rate",
         ),
         Indicator(
-            "cases_per_10k", "万人发案率", "万人发案率 = 受理事件数 ÷ 常住人口 × 10000",
-            "accepted", "population", scale=10_000, kind="per10k", higher_is_better=False,
+            "cases_per_10k", "万人发案率",
+            "万人发案率 = 刑事、治安案件数 ÷ 常住人口 × 10000（计入的类别可设置）",
+            "incidents", "population", scale=10_000, kind="per10k", higher_is_better=False,
         ),
     )
 }

@@ -47,6 +47,24 @@ class Settings:
         "Asia/Shanghai",
         "The zone that case times are recorded in (they are stored without one).",
     )
+    rate_decimals: int = _setting(
+        "CITYBRAIN_RATE_DECIMALS",
+        2,
+        "Decimals shown for rates on KPI cards, rankings and exports (98.72%). The API always "
+        "returns the exact ratio and both counts.",
+    )
+    incident_categories: str = _setting(
+        "CITYBRAIN_INCIDENT_CATEGORIES",
+        "刑事,治安",
+        "What 万人发案率 counts (comma-separated): cases of these categories and police cases of "
+        "these kinds.",
+    )
+    as_of: str = _setting(
+        "CITYBRAIN_AS_OF",
+        "auto",
+        "The moment overdue is counted at: `auto` (the export time recorded by the last import, "
+        "until a live write arrives; else now), `now`, or a fixed `YYYY-MM-DDTHH:MM`.",
+    )
     tile_url: str = _setting(
         "CITYBRAIN_TILE_URL",
         "",
@@ -162,6 +180,10 @@ class Settings:
             values[f.name] = _parse(f.type, raw, f.metadata["env"])
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def incident_category_list(self) -> tuple[str, ...]:
+        return tuple(c.strip() for c in self.incident_categories.split(",") if c.strip())
 
     @property
     def db_url(self) -> str:

@@ -11,6 +11,24 @@ DATE_START = "开始日期"
 DATE_END = "结束日期"
 
 TREND_TITLE = "近30天受理趋势"
+FACTS_TITLE = "基础数据"
+FACT_LABELS = {"population": "人口", "households": "户数", "houses": "房屋", "buildings": "楼栋"}
+FACT_HELP = {
+    "population": "常住人口（本级未填报时为下级之和）",
+    "households": "实有户数（本级未填报时为下级之和）",
+    "houses": "实有房屋数（本级未填报时为下级之和）",
+    "buildings": "楼栋数（本级未填报时为下级之和）",
+}
+VILLAGES = "行政村 / 社区"
+VILLAGES_HELP = "本级以下的行政村数与社区数"
+GRID_WORKERS = "专职 / 兼职网格员"
+GRID_WORKERS_HELP = "本级以下在册的专职与兼职网格员人数"
+CASES_PER_WORKER = "人均事件"
+CASES_PER_WORKER_HELP = "时段内受理事件数 ÷ 专职与兼职网格员人数"
+POLICE_LABEL = "{kind}案件"
+YOY = "同比"
+HIGH_RISK_HOUSEHOLDS = "高风险户"
+SPECIAL_POPULATIONS = "特殊人群"
 CATEGORY_TITLE = "事件类别构成"
 RANKING_TITLE = "{level}排名 · {metric}"
 RECENT_TITLE = "最新事件"
@@ -18,6 +36,7 @@ ALARMS_TITLE = "告警 · 超期与高风险纠纷"
 NO_ALARMS = "当前无超期事件和高风险纠纷"
 OVERDUE_BY = "超期{days}天"
 OVERDUE_HOURS = "超期{hours}小时"
+AS_OF = "数据时点 {time}"
 HIGH_RISK = "高风险"
 NO_CHILDREN = "本级为最小网格，下方为最新事件"
 NO_CASES = "本时段暂无事件"
@@ -29,7 +48,7 @@ PREVIOUS_DELTA = "{label} {arrow}{value}"
 PREVIOUS_DELTA_POINTS = "{label} {arrow}{value}个百分点"
 UNCHANGED = "{label}持平"
 REALTIME = "实时"
-NO_PREVIOUS = "上期无数据"
+NO_PREVIOUS = "{label} —"  # the compared period is not covered by the data, or had nothing
 UP, DOWN = "▲", "▼"
 
 UNKNOWN_UNIT = "未找到单元 {code}"

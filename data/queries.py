@@ -15,18 +15,33 @@ from sqlalchemy.engine import Connection
 
 from dashboard import vocab
 from dashboard.domain import Filters, HeatFilters
-from data.schema import cameras, case_events, cases, key_places, unit_closure, units
+from data.schema import (
+    cameras,
+    case_events,
+    cases,
+    grid_workers,
+    key_places,
+    police_cases,
+    sensitive_counts,
+    store_meta,
+    survey_indicators,
+    unit_closure,
+    units,
+)
 from data.sqlfuncs import day_of, hour_of, seconds_between
 
 CASE_COUNTS = (
     "accepted", "closed", "disputes", "disputes_resolved", "on_time",
-    "revisited", "satisfied", "resolved", "resolved_local",
+    "revisited", "satisfied", "resolved", "resolved_local", "incidents",
 )
 ALL_COUNTS = CASE_COUNTS + ("overdue", "cameras", "cameras_online", "population")
+# What 万人发案率 counts by default: 刑事 + 治安 (cases of these categories and police cases of
+# these kinds); ``CITYBRAIN_INCIDENT_CATEGORIES`` changes it.
+INCIDENT_CATEGORIES = ("刑事", "治安")
 
 _UNIT_COLUMNS = (
-    units.c.code, units.c.name, units.c.level, units.c.parent_code,
-    units.c.population, units.c.households, units.c.area_km2,
+    units.c.code, units.c.name, units.c.level, units.c.parent_code, units.c.kind,
+    units.c.population, units.c.households, units.c.houses, units.c.buildings, units.c.area_km2,
 )
 
 
@@ -66,7 +81,15 @@ def _count_if(condition, label):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).label(label)
 
 
-def _case_count_columns(intervention_seconds: int):
+def case_count_columns(intervention_seconds: int,
+                       incident_categories: tuple[str, ...] = INCIDENT_CATEGORIES):
+    """The per-case counts of ``CASE_COUNTS`` as SQL sums: the one statement of each rule.
+
+    - 化解 is an outcome, not a status: a dispute counts as resolved only when its ``outcome`` is
+      化解成功 (a mediation that failed is closed, 办结, but not resolved);
+    - a revisit (回访) is a satisfaction answer from the vocabulary: 未回访 and blanks are not;
+    - ``incidents`` (万人发案率's numerator) are cases of ``incident_categories``.
+    """
     c = cases.c
     closed = c.status == vocab.CLOSED
     first_action = func.coalesce(c.assigned_at, c.handled_at)
@@ -74,13 +97,19 @@ def _case_count_columns(intervention_seconds: int):
         func.count(c.id).label("accepted"),
         _count_if(closed, "closed"),
         _count_if(c.category == vocab.DISPUTE, "disputes"),
-        _count_if(and_(c.category == vocab.DISPUTE, closed), "disputes_resolved"),
+        _count_if(and_(c.category == vocab.DISPUTE, c.outcome == vocab.RESOLVED), "disputes_resolved"),
         _count_if(seconds_between(c.reported_at, first_action) <= intervention_seconds, "on_time"),
-        _count_if(c.satisfaction.isnot(None), "revisited"),
+        _count_if(c.satisfaction.in_(vocab.SATISFACTIONS), "revisited"),
         _count_if(c.satisfaction.in_(vocab.SATISFIED), "satisfied"),
         _count_if(c.resolved_level.isnot(None), "resolved"),
         _count_if(c.resolved_level.in_(vocab.LOCAL_RESOLVED_LEVELS), "resolved_local"),
+        _count_if(c.category.in_(incident_categories or ("",)), "incidents"),
     ]
+
+
+def overdue_condition(now: datetime):
+    """Open and past its deadline at ``now`` (the data's own moment: ``CityData.as_of``)."""
+    return and_(cases.c.status.in_(vocab.OPEN_STATUSES), cases.c.deadline < now)
 
 
 def _filtered(conditions: list, filters: Filters) -> list:
@@ -91,13 +120,17 @@ def _filtered(conditions: list, filters: Filters) -> list:
     return conditions
 
 
-def _grouped(columns, table, codes: list[str], foreign_key, conditions):
+def _grouped(columns, table, codes: list[str], foreign_key, conditions, *, direct: bool = False):
     """``columns`` over the ``table`` rows inside each unit of ``codes``, one row per unit.
 
     The codes are literals, not a join on ``parent_code``: the planner then sees how many grids
     each one holds (PostgreSQL's most-common-values statistics) and scans cases in bulk for a
-    district instead of probing the index once per grid.
+    district instead of probing the index once per grid. ``direct``: only the rows attached to
+    the unit itself (outside every grid below it, or naming the unit in their record).
     """
+    if direct:
+        return (select(foreign_key.label("code"), *columns).select_from(table)
+                .where(foreign_key.in_(codes), *conditions).group_by(foreign_key))
     return (
         select(unit_closure.c.ancestor_code.label("code"), *columns)
         .select_from(table)
@@ -117,10 +150,16 @@ def counts(
     filters: Filters = Filters(),
     intervention_seconds: int = 3600,
     by_children: bool = False,
+    incident_categories: tuple[str, ...] = INCIDENT_CATEGORIES,
+    direct: bool = False,
 ) -> pd.DataFrame:
     """Every count in ``ALL_COUNTS`` for the unit (one row) or for each of its children.
 
-    Indexed by unit code; units with nothing to count get zeros, never a missing row.
+    Indexed by unit code; units with nothing to count get zeros, never a missing row. ``now`` is
+    the moment overdue is counted at. Police cases of ``incident_categories`` add to
+    ``incidents`` (unfiltered by case category or source: they have neither). ``direct``: only
+    rows attached to the unit itself, not to a unit below it (a parent's total is its children's
+    sums plus these).
     """
     if by_children:
         members = conn.execute(
@@ -142,19 +181,26 @@ def counts(
     codes = list(frame.index)
     in_period = [cases.c.reported_at >= start, cases.c.reported_at < end]
     queries = [
-        _grouped(_case_count_columns(intervention_seconds), cases, codes, cases.c.grid_code,
-                 _filtered(in_period, filters)),
+        _grouped(case_count_columns(intervention_seconds, incident_categories), cases, codes,
+                 cases.c.grid_code, _filtered(in_period, filters), direct=direct),
         _grouped([func.count(cases.c.id).label("overdue")], cases, codes, cases.c.grid_code,
-                 _filtered([cases.c.status.in_(vocab.OPEN_STATUSES), cases.c.deadline < now],
-                           filters)),
+                 _filtered([overdue_condition(now)], filters), direct=direct),
         _grouped([func.count(cameras.c.id).label("cameras"),
                   _count_if(cameras.c.status == vocab.ONLINE, "cameras_online")],
-                 cameras, codes, cameras.c.grid_code, []),
+                 cameras, codes, cameras.c.grid_code, [], direct=direct),
     ]
+    if incident_categories and not filters.categories and not filters.sources:
+        p = police_cases.c
+        queries.append(_grouped([func.count(p.id).label("police_incidents")], police_cases, codes,
+                                p.grid_code, [p.reported_at >= start, p.reported_at < end,
+                                              p.kind.in_(incident_categories)], direct=direct))
     for query in queries:
         part = pd.DataFrame(conn.execute(query).mappings().all())
         if not part.empty:
             frame = frame.join(part.set_index("code").astype("float64"), how="left")
+    if "police_incidents" in frame:
+        police = frame.pop("police_incidents").fillna(0)
+        frame["incidents"] = (frame["incidents"].fillna(0) if "incidents" in frame else 0.0) + police
     for name in ALL_COUNTS:
         if name not in frame:
             frame[name] = 0.0
@@ -224,7 +270,7 @@ def alarm_cases(
     Most overdue first, then the newest high-risk disputes.
     """
     c = cases.c
-    overdue = c.deadline < now
+    overdue = c.deadline < now  # ``now``: the data's own moment (``CityData.as_of``)
     high_risk = and_(c.category == vocab.DISPUTE, c.risk_level == vocab.RISK_LEVELS[-1])
     query = (
         select(c.external_id, c.category, c.subcategory, c.status, c.reported_at, c.deadline,
@@ -245,6 +291,8 @@ def data_version(conn: Connection) -> str:
         select(func.max(units.c.updated_at)).scalar_subquery(),
         select(func.max(cameras.c.updated_at)).scalar_subquery(),
         select(func.max(case_events.c.id)).scalar_subquery(),  # a status change appends one
+        *(select(func.max(t.c.updated_at)).scalar_subquery()
+          for t in (store_meta, survey_indicators, grid_workers, sensitive_counts, police_cases)),
     ]
     return "|".join(str(v) for v in conn.execute(select(*parts)).one())
 
@@ -329,3 +377,136 @@ def dispute_member_counts(conn: Connection, *, members: list[str], unit_code: st
     )
     found = dict(conn.execute(query).all())
     return {m: int(found.get(m, 0)) for m in members}
+
+
+# --- the data's own moment, coverage in time, things outside every grid ---------------------------
+
+
+def meta(conn: Connection, key: str) -> str | None:
+    """A value of ``store_meta`` (``data_as_of``…), None when not recorded."""
+    return conn.execute(select(store_meta.c.value).where(store_meta.c.key == key)).scalar()
+
+
+def data_since(conn: Connection) -> datetime | None:
+    """The earliest case report time: before it, the store holds no data to compare with."""
+    return conn.execute(select(func.min(cases.c.reported_at))).scalar()
+
+
+def outside_grid(conn: Connection) -> dict[str, int]:
+    """Per table: rows counted at a unit above the grids (outside every grid, or attached to a
+    unit by their record) and rows in no unit at all."""
+    parents = select(units.c.parent_code).where(units.c.parent_code.isnot(None))
+    out = {}
+    for table in (cases, cameras, key_places, police_cases):
+        g = table.c.grid_code
+        row = conn.execute(select(_count_if(g.in_(parents), "above"),
+                                  _count_if(g.is_(None), "nowhere"))).one()
+        out[table.name] = {"above_grid": int(row.above), "no_unit": int(row.nowhere)}
+    return out
+
+
+# --- the unit's profile: 人房楼, kinds of units below it, grid workers --------------------------
+
+
+PROFILE_FIELDS = ("population", "households", "houses", "buildings")
+
+
+def unit_profile(conn: Connection, code: str) -> dict:
+    """人房楼 (a unit's own figure, else the sum of its children's, recursively), how many units of
+    each level and kind lie below it (行政村 and 社区 apart), and its grid workers by role."""
+    c = units.c
+    rows = conn.execute(
+        select(c.code, c.parent_code, c.level, c.kind, *(c[f] for f in PROFILE_FIELDS))
+        .join(unit_closure, unit_closure.c.descendant_code == c.code)
+        .where(unit_closure.c.ancestor_code == code)).mappings().all()
+    kids: dict[str, list] = {}
+    by_code = {r["code"]: r for r in rows}
+    for r in rows:
+        if r["code"] != code:
+            kids.setdefault(r["parent_code"], []).append(r["code"])
+
+    def total(unit_code: str, name: str):
+        own = by_code[unit_code][name]
+        if own is not None:
+            return int(own)
+        parts = [total(k, name) for k in kids.get(unit_code, ())]
+        parts = [p for p in parts if p is not None]
+        return sum(parts) if parts else None
+
+    below: dict[str, int] = {}
+    for r in rows:
+        if r["code"] != code:
+            label = r["kind"] or r["level"]
+            below[label] = below.get(label, 0) + 1
+    workers = dict(conn.execute(
+        select(grid_workers.c.role, func.count())
+        .join(unit_closure, unit_closure.c.descendant_code == grid_workers.c.unit_code)
+        .where(unit_closure.c.ancestor_code == code)
+        .group_by(grid_workers.c.role)).all())
+    return {"totals": {f: total(code, f) for f in PROFILE_FIELDS} if code in by_code else {},
+            "units_below": dict(sorted(below.items())),
+            "grid_workers": {role: int(n) for role, n in sorted(workers.items())}}
+
+
+# --- sensitive topics: counts per unit, summed up the hierarchy, never a row -----------------------
+
+
+def sensitive_totals(conn: Connection, *, codes: list[str]) -> dict[str, dict[str, dict[str, int]]]:
+    """``{unit: {topic: {group: count}}}`` for each unit of ``codes`` (everything below it)."""
+    s = sensitive_counts.c
+    query = (
+        select(unit_closure.c.ancestor_code, s.topic, s.group_name, func.sum(s.count))
+        .join(unit_closure, unit_closure.c.descendant_code == s.unit_code)
+        .where(unit_closure.c.ancestor_code.in_(codes))
+        .group_by(unit_closure.c.ancestor_code, s.topic, s.group_name)
+        .order_by(unit_closure.c.ancestor_code, s.topic, s.group_name)
+    )
+    out: dict = {code: {} for code in codes}
+    for unit_code, topic, group, n in conn.execute(query):
+        out[unit_code].setdefault(topic, {})[group] = int(n)
+    return out
+
+
+# --- surveys: a series per unit ----------------------------------------------------------------------
+
+
+def survey_series(conn: Connection, *, code: str) -> dict:
+    """The unit's survey values per indicator, oldest first; where the unit has none, its nearest
+    ancestor's (``unit_code`` says whose)."""
+    s = survey_indicators.c
+    chain = [r.ancestor_code for r in conn.execute(
+        select(unit_closure.c.ancestor_code).where(unit_closure.c.descendant_code == code)
+        .order_by(unit_closure.c.depth))]
+    rows = conn.execute(select(s.unit_code, s.indicator, s.period_start, s.period_end, s.value, s.source)
+                        .where(s.unit_code.in_(chain))
+                        .order_by(s.indicator, s.period_start)).mappings().all()
+    out = {}
+    for indicator in dict.fromkeys(r["indicator"] for r in rows):
+        mine = [r for r in rows if r["indicator"] == indicator]
+        owner = next(u for u in chain if any(r["unit_code"] == u for r in mine))
+        out[indicator] = {"unit_code": owner, "points": [
+            {"from": r["period_start"].date().isoformat(), "to": r["period_end"].date().isoformat(),
+             "value": float(r["value"]), "source": r["source"]}
+            for r in mine if r["unit_code"] == owner]}
+    return out
+
+
+# --- police cases by kind and 案由 ------------------------------------------------------------------
+
+
+def police_counts(conn: Connection, *, unit_code: str, start: datetime, end: datetime) -> pd.DataFrame:
+    """Police cases in the unit and period per ``kind`` and ``cause`` (案由): columns kind, cause, n."""
+    p = police_cases.c
+    query = (
+        select(p.kind, func.coalesce(p.cause, "").label("cause"), func.count(p.id).label("n"))
+        .join(unit_closure, unit_closure.c.descendant_code == p.grid_code)
+        .where(unit_closure.c.ancestor_code == unit_code, p.reported_at >= start, p.reported_at < end)
+        .group_by(p.kind, func.coalesce(p.cause, ""))
+    )
+    frame = pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=["kind", "cause", "n"])
+    return frame.astype({"n": "int64"})
+
+
+def police_since(conn: Connection) -> datetime | None:
+    """The earliest police case: before it, no police data to compare with."""
+    return conn.execute(select(func.min(police_cases.c.reported_at))).scalar()

@@ -115,6 +115,10 @@ units = Table(
     Column("staff_full", Integer),
     Column("staff_part", Integer),
     Column("geom", Geometry("MultiPolygon")),
+    # The unit's own kind where one level holds different things: 村 or 社区 (both `community`).
+    Column("kind", String(16)),
+    Column("houses", Integer),  # 人房楼: 房屋 (dwellings)
+    Column("buildings", Integer),  # 人房楼: 楼栋
     _timestamps(),
 )
 
@@ -149,6 +153,9 @@ cases = Table(
     Column("resolved_level", String(16)),
     Column("risk_level", String(8)),
     Column("satisfaction", String(8)),
+    # How a dispute ended (化解成功 / 化解不成功 / 未化解): 化解率 counts 化解成功 only.
+    Column("outcome", String(8)),
+    Column("source_raw", String(64)),  # the feed's own word for the source (``source`` is its group)
     Column("department", String(64)),
     Column("description", Text),
     _timestamps(),
@@ -180,6 +187,7 @@ cameras = Table(
     Column("last_seen", DateTime),
     Column("owner", String(64)),
     Column("grid_code", String(32), ForeignKey("units.code"), index=True),
+    Column("kind_raw", String(64)),  # the feed's own word (``kind`` is its group)
     _timestamps(),
 )
 
@@ -191,6 +199,7 @@ key_places = Table(
     Column("kind", String(16), nullable=False),
     Column("geom", Geometry("Geometry"), nullable=False),
     Column("grid_code", String(32), ForeignKey("units.code"), index=True),
+    Column("kind_raw", String(64)),  # the feed's own word (``kind`` is its group)
     _timestamps(),
 )
 
@@ -203,6 +212,55 @@ survey_indicators = Table(
     Column("period_end", DateTime, nullable=False),
     Column("value", Float, nullable=False),
     Column("source", String(100)),
+    _timestamps(),
+)
+
+# Facts about the data as a whole, by key: ``data_as_of`` (the moment an imported export was
+# taken; overdue is counted as of it), ``live_since`` (the first live write after it).
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text),
+    _timestamps(),
+)
+
+# The grid workers' roster (专职/兼职网格员 and the 五员联动 roles), by the unit they serve.
+grid_workers = Table(
+    "grid_workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(64)),
+    Column("role", String(16), nullable=False),  # the canonical group (dashboard.vocab.WORKER_ROLES)
+    Column("role_raw", String(64)),
+    Column("unit_code", String(32), ForeignKey("units.code"), nullable=False, index=True),
+    _timestamps(),
+)
+
+# Sensitive topics held as counts per unit only (household risk assessments, special
+# populations): an import aggregates its rows and never stores a household or a person.
+sensitive_counts = Table(
+    "sensitive_counts",
+    metadata,
+    Column("unit_code", String(32), ForeignKey("units.code"), primary_key=True),
+    Column("topic", String(32), primary_key=True),  # household_risk | special_population
+    Column("group_name", String(32), primary_key=True),  # 高风险户…, 留守儿童…
+    Column("count", Integer, nullable=False),
+    _timestamps(),
+)
+
+# Police cases (刑事 / 治安 with their 案由), from the police system; counted like cases.
+police_cases = Table(
+    "police_cases",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),  # 刑事 | 治安
+    Column("cause", String(64)),  # 案由, the police system's own word
+    Column("reported_at", DateTime, nullable=False),
+    Column("geom", Geometry("Point")),
+    Column("grid_code", String(32), ForeignKey("units.code")),
+    _timestamps(),
+    Index("ix_police_cases_grid_reported", "grid_code", "reported_at"),
 )
 
 # Tables with a geometry column, registered as GeoPackage feature layers in the embedded store.
@@ -211,6 +269,7 @@ FEATURE_TABLES = {
     "cases": "POINT",
     "cameras": "POINT",
     "key_places": "GEOMETRY",
+    "police_cases": "POINT",
 }
 
 # --- who is looking (see data/access.py) --------------------------------------------------------

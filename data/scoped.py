@@ -28,15 +28,18 @@ from data.access import Denied, Principal, check, out_of_scope, public_case
 UNIT_METHODS = frozenset({
     "kpis", "children_kpis", "trend", "categories", "children_geometry", "metric_epsg", "heat",
     "heat_cells", "coverage", "members", "dispute_counts", "children", "heat_size",
+    "comparison", "profile", "surveys", "police_summary",
+    "sensitive",  # household risk and special populations: counts per unit, never a household
 })
 # First argument is a unit code; the answer is a list of case records.
 CASE_METHODS = frozenset({"recent_cases", "alarms"})
 # Nothing about a unit: passed through.
 # ``cached_answer`` keeps bytes built by a closure over this wrapper (so checked as they are built);
 # ``store_problem``/``check_store``: whether the embedded file was replaced while served.
-FREE = frozenset({"version", "now", "case_points", "coverage_drawing", "timezone", "cache_seconds",
-                  "intervention_seconds", "cached_answer", "store_problem", "check_store",
-                  "unavailable"})
+# ``as_of``, ``data_since`` and ``outside_grid`` are moments and counts of the whole store.
+FREE = frozenset({"version", "now", "as_of", "data_since", "outside_grid", "case_points",
+                  "coverage_drawing", "timezone", "cache_seconds", "intervention_seconds",
+                  "cached_answer", "store_problem", "check_store", "unavailable"})
 # Not for readers at all: only the ingest handler calls it, on the service itself, after
 # ``@auth.needs("ingest")`` (callbacks/api.py). Through the wrapper it fails like an unnamed one.
 WRITES = frozenset({"ingest_cases"})

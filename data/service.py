@@ -20,9 +20,9 @@ import shapely
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from dashboard import limits
+from dashboard import limits, vocab
 from dashboard.domain import BadRequest, Filters, HeatFilters, Period, local_now
-from dashboard.indicators import INDICATORS, compute
+from dashboard.indicators import INDICATORS, NO_VALUE, compute
 from data import queries
 from data.coverage import coverage_summary
 from data.ingest import importer as ingest
@@ -43,11 +43,26 @@ __all__ = ["CityData", "Geometry", "QueryTimeout", "StoreReplaced", "StoreUnavai
 UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 _VERSION_TTL_SECONDS = 2.0
+AS_OF_KEY = "data_as_of"  # store_meta: the export time the last import recorded
+COMPARISONS = {"yoy": "同比", "mom": "环比"}
 
 
 class StoreReplaced(StoreUnavailable):
     """The embedded file was replaced or damaged while served: reads may be wrong and writes would
     be lost, so writes are refused until a restart (``/healthz`` says so, screens show it)."""
+
+
+def _covers(since: datetime | None, period: Period) -> bool:
+    """Whether data reaching back to ``since`` covers ``period``: it holds records on or before
+    the period's first day."""
+    return since is not None and since.date() <= period.first
+
+
+def _year_on_year(count: int, before: int | None) -> dict:
+    """A count with last year's and the change in per cent; None ("—") with nothing to compare."""
+    change = None if not before else (count - before) / before * 100
+    return {"count": count, "last_year": before, "yoy": change,
+            "yoy_display": NO_VALUE if change is None else f"{change:+.2f}%"}
 
 
 @dataclass(frozen=True)
@@ -62,12 +77,20 @@ class Geometry:
 
 class CityData:
     def __init__(self, store: Store, cache, *, intervention_minutes: int = 60,
-                 timezone: str = "Asia/Shanghai", cache_seconds: int = 600):
+                 timezone: str = "Asia/Shanghai", cache_seconds: int = 600, as_of: str = "auto",
+                 incident_categories: tuple[str, ...] = queries.INCIDENT_CATEGORIES):
         self.store = store
         self.cache = cache
         self.intervention_seconds = intervention_minutes * 60
         self.timezone = timezone
         self.cache_seconds = cache_seconds
+        self.as_of_setting = (as_of or "auto").strip()
+        if self.as_of_setting not in ("auto", "now"):
+            try:
+                datetime.fromisoformat(self.as_of_setting)
+            except ValueError:
+                raise ValueError(f"CITYBRAIN_AS_OF={as_of!r}: auto, now or YYYY-MM-DDTHH:MM") from None
+        self.incident_categories = tuple(incident_categories)
         self._version: tuple[float, str] | None = None
         self._geometry: OrderedDict = OrderedDict()
         self.store_problem: str | None = None  # set, for good, when the store's file was replaced
@@ -91,6 +114,21 @@ class CityData:
     def now(self) -> datetime:
         return local_now(self.timezone)
 
+    def as_of(self) -> datetime:
+        """The data's own moment, which overdue is counted at (``CITYBRAIN_AS_OF``): a fixed time,
+        ``now``, or ``auto``: the export time the last import recorded (until a live write
+        clears it), else now. Whole minutes, so one answer serves every screen for a minute."""
+        setting = self.as_of_setting
+        moment = None
+        if setting not in ("auto", "now"):
+            moment = datetime.fromisoformat(setting)
+        elif setting == "auto":
+            recorded = self._cached("meta", queries.meta, key=AS_OF_KEY)
+            moment = datetime.fromisoformat(recorded) if recorded else None
+        return (moment or self.now()).replace(second=0, microsecond=0)
+
+    def data_since(self) -> datetime | None:
+        return self._cached("data_since", queries.data_since)
     def _query(self, fn, **kwargs):
         try:
             with self.store.engine.connect() as conn:
@@ -130,12 +168,12 @@ class CityData:
 
     # --- indicators -----------------------------------------------------------------------------
 
-    def _counts(self, code: str, period: Period, filters: Filters, by_children: bool) -> pd.DataFrame:
-        # "Now" (for overdue) moves by the minute: within a minute one answer serves every screen.
-        now = self.now().replace(second=0, microsecond=0)
+    def _counts(self, code: str, period: Period, filters: Filters, by_children: bool,
+                direct: bool = False) -> pd.DataFrame:
         return self._cached(
-            "counts", queries.counts, unit_code=code, start=period.start, end=period.end, now=now,
-            filters=filters, intervention_seconds=self.intervention_seconds, by_children=by_children,
+            "counts", queries.counts, unit_code=code, start=period.start, end=period.end,
+            now=self.as_of(), filters=filters, intervention_seconds=self.intervention_seconds,
+            by_children=by_children, incident_categories=self.incident_categories, direct=direct,
         )
 
     def kpis(self, code: str, period: Period, filters: Filters = Filters()) -> dict:
@@ -143,8 +181,12 @@ class CityData:
         if self.children(code):
             # Children tile their parent in the hierarchy, so the parent's counts are their sums:
             # one query serves the ranking and the KPI cards.
+            # Rows attached to the unit itself (outside every grid below it, or naming the unit)
+            # are in no child: they are added once.
             kids = self._counts(code, period, filters, by_children=True)
-            row = kids.drop(columns="population").sum().to_dict()
+            own = self._counts(code, period, filters, by_children=False, direct=True)
+            row = kids.drop(columns="population").sum().add(
+                own.drop(columns="population").sum(), fill_value=0).to_dict()
             row["population"] = (self.unit(code) or {}).get("population")
         else:
             counts = self._counts(code, period, filters, by_children=False)
@@ -185,9 +227,74 @@ class CityData:
                 for (x, y), c in zip(lonlat, located, strict=True)]
 
     def alarms(self, code: str, filters: Filters = Filters()) -> list[dict]:
-        """Overdue cases and open high-risk disputes in the unit, as of this minute."""
-        now = self.now().replace(second=0, microsecond=0)
-        return self._cached("alarms", queries.alarm_cases, unit_code=code, now=now, filters=filters)
+        """Overdue cases and open high-risk disputes in the unit, as of the data's moment."""
+        return self._cached("alarms", queries.alarm_cases, unit_code=code, now=self.as_of(),
+                            filters=filters)
+
+    # --- comparisons (同比 / 环比) ---------------------------------------------------------------
+
+    def comparison(self, code: str, period: Period, filters: Filters = Filters(),
+                   kind: str | None = None) -> dict:
+        """The unit's indicators in the compared period: ``yoy`` (同比: the same calendar dates a
+        year earlier, for any period) or ``mom`` (环比: the days just before); default 同比 for a
+        year to date, else 环比. When the store's data does not reach back to the start of the
+        compared window, ``covered`` is False and every value and change is None ("—")."""
+        kind = kind or ("yoy" if period.key == "year" else "mom")
+        if kind not in COMPARISONS:
+            raise ValueError(f"compare={kind!r}: one of {', '.join(COMPARISONS)}")
+        other = period.year_before() if kind == "yoy" else period.previous()
+        covered = _covers(self.data_since(), other)
+        now = self.kpis(code, period, filters)
+        before = self.kpis(code, other, filters) if covered else {"counts": {}, "values": {}}
+        values = {k: (before["values"].get(k) if covered else None) for k in INDICATORS}
+        changes = {k: ind.change(now["values"].get(k), values[k]) for k, ind in INDICATORS.items()}
+        return {"kind": kind, "label": COMPARISONS[kind], "period": other, "covered": covered,
+                "counts": before["counts"], "values": values, "changes": changes}
+
+    # --- the unit's profile and the seeds' other data ------------------------------------------------
+
+    def profile(self, code: str, period: Period) -> dict:
+        """人房楼, units below by kind, grid workers by role and cases per grid worker."""
+        found = self._cached("profile", queries.unit_profile, code=code)
+        accepted = self.kpis(code, period)["counts"].get("accepted") or 0
+        workers = found["grid_workers"]
+        staff = sum(workers.get(r, 0) for r in (vocab.FULL_TIME, vocab.PART_TIME))
+        return {**found, "grid_worker_total": sum(workers.values()),
+                "cases_per_grid_worker": accepted / staff if staff else None}
+
+    def sensitive(self, code: str) -> dict:
+        """Counts per topic and group for the unit and each child; never a household."""
+        members = [code] + [u["code"] for u in self.children(code)]
+        return self._cached("sensitive", queries.sensitive_totals, codes=members)
+
+    def surveys(self, code: str) -> dict:
+        return self._cached("surveys", queries.survey_series, code=code)
+
+    def police_summary(self, code: str, period: Period) -> dict:
+        """Police cases per kind and 案由 with 同比: ``kinds`` (each ``kind``, ``count``,
+        ``last_year``, ``yoy`` in per cent, ``yoy_display``, ``causes``). When last year's data does
+        not cover the compared dates, ``last_year`` and ``yoy`` are None ("—")."""
+        other = period.year_before()
+        covered = _covers(self._cached("police_since", queries.police_since), other)
+        now = self._cached("police", queries.police_counts, unit_code=code, start=period.start,
+                           end=period.end)
+        before = (self._cached("police", queries.police_counts, unit_code=code, start=other.start,
+                               end=other.end) if covered else now.iloc[0:0])
+        kinds = []
+        for kind in dict.fromkeys([*now["kind"], *before["kind"]]):
+            mine, old = now[now["kind"] == kind], before[before["kind"] == kind]
+            causes = []
+            for cause in dict.fromkeys([*mine["cause"], *old["cause"]]):
+                n = int(mine.loc[mine["cause"] == cause, "n"].sum())
+                was = int(old.loc[old["cause"] == cause, "n"].sum()) if covered else None
+                causes.append({"cause": cause or None, **_year_on_year(n, was)})
+            was = int(old["n"].sum()) if covered else None
+            kinds.append({"kind": kind, **_year_on_year(int(mine["n"].sum()), was),
+                          "causes": sorted(causes, key=lambda c: -c["count"])})
+        return {"period": period, "compared": other, "covered": covered, "kinds": kinds}
+
+    def outside_grid(self) -> dict:
+        return self._cached("outside_grid", queries.outside_grid)
 
     # --- geometry -------------------------------------------------------------------------------
 

@@ -42,13 +42,29 @@ def _values(metric: str, rows: list[dict]):
     text = [strings.MAP_HOVER_VALUE.format(label=ind.label, value=ind.format(r.get(metric))) for r in rows]
     finite = [v for v in z if not math.isnan(v)]
     zmin, zmax = (min(finite), max(finite)) if finite else (0, 1)
-    if zmax == zmin:
-        zmax = zmin + 1
+    zmin, zmax = colour_range(zmin, zmax, ind.kind)
     scale = theme.SCALE_BAD_HIGH if not ind.higher_is_better else theme.SCALE_GOOD_HIGH
-    ticks = {"tickformat": ".0%"} if ind.kind == "rate" else {"tickformat": ",d"}
+    ticks = rate_ticks(zmin, zmax) if ind.kind == "rate" else {"tickformat": ",d"}
     if ind.kind == "count" and zmax - zmin < 6:
         ticks["dtick"] = 1  # no 0.5 of a case
     return z, text, zmin, zmax, scale, ticks
+
+
+def colour_range(zmin: float, zmax: float, kind: str) -> tuple[float, float]:
+    """The colour bar's range: a rate never leaves 0–100% (every child at 100% is 99%–100%, not
+    100%–200%); equal counts get a range of one."""
+    if zmax > zmin:
+        return zmin, zmax
+    if kind == "rate":
+        return (zmin - 0.01, zmin) if zmin >= 0.01 else (zmin, zmin + 0.01)
+    return zmin, zmin + 1
+
+
+def rate_ticks(zmin: float, zmax: float) -> dict:
+    """Percent ticks with enough decimals that no two read the same (not "99% 99% 99%")."""
+    span = (zmax - zmin) * 100  # percentage points
+    decimals = 0 if span >= 5 else 1 if span >= 0.5 else 2
+    return {"tickformat": f".{decimals}%", "nticks": 5}
 
 
 VALUES_TRACE = 1  # the unit map's coloured polygons (trace 0 is their flat background)
@@ -109,6 +125,7 @@ def map_values_patch(rows: list[dict], metric: str) -> Patch:
     patch["data"][VALUES]["colorbar"]["title"]["text"] = INDICATORS[metric].label
     patch["data"][VALUES]["colorbar"]["tickformat"] = ticks["tickformat"]
     patch["data"][VALUES]["colorbar"]["dtick"] = ticks.get("dtick")
+    patch["data"][VALUES]["colorbar"]["nticks"] = ticks.get("nticks")
     return patch
 
 

@@ -36,7 +36,7 @@ def _delta(key: str, value, previous, label: str):
     if c.kind == "snapshot":
         return strings.REALTIME
     if c.kind == "none":
-        return strings.NO_PREVIOUS
+        return strings.NO_PREVIOUS.format(label=label)
     if c.kind == "flat":
         return html.Span(strings.UNCHANGED.format(label=label), className="flat")
     arrow = strings.UP if c.kind == "up" else strings.DOWN

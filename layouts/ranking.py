@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 from dash import dcc, html
 
@@ -46,7 +47,7 @@ def alarms(cases: list[dict], now) -> html.Div:
         else:
             tag = strings.OVERDUE_HOURS.format(hours=max(1, late.seconds // 3600))
         rows.append(case_row(c, f"{c['category']} · {c.get('subcategory') or ''}",
-                             tag=html.Span(tag, className="alarm-tag")))
+                             tag=html.Span(tag, className="alarm-tag"), year=now.year))
     return html.Ul(rows, className="case-list alarm-list")
 
 
@@ -64,18 +65,27 @@ def rank_row(i: int, unit: dict, href_for, share: float, value_text: str, *extra
     ])
 
 
-def case_row(case: dict, label: str, *, tag=None) -> html.Li:
-    """One case: an optional tag, its label, status and time, then its text as text (never HTML)."""
+def case_row(case: dict, label: str, *, tag=None, year: int | None = None) -> html.Li:
+    """One case: an optional tag, its label, status and time, then its text as text (never HTML).
+    A time outside ``year`` (the data's current year) shows its year."""
     head = [tag] if tag is not None else []
+    at = case["reported_at"]
     head += [
         html.Span(label, className="case-cat"),
         html.Span(case["status"], className="case-status", **{"data-status": case["status"]}),
-        html.Span(f"{case['reported_at']:%m-%d %H:%M}", className="case-time"),
+        html.Span(case_time(at, year), className="case-time"),
     ]
     return html.Li(className="case-row", children=[
         html.Div(head, className="case-head"),
         html.Div(case.get("description") or "", className="case-text"),
     ])
+
+
+def case_time(at, year: int | None = None) -> str:
+    """``11-20 15:30`` in the current year (``year``, default the clock's), ``2024-11-20 15:30``
+    in any other."""
+    year = date.today().year if year is None else year
+    return f"{at:%m-%d %H:%M}" if at.year == year else f"{at:%Y-%m-%d %H:%M}"
 
 
 def _known(value) -> bool:

@@ -34,6 +34,10 @@ def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
                         _panel(strings.CATEGORY_TITLE, dcc.Graph(id=ids.CATEGORIES, config=GRAPH_CONFIG,
                                                                 className="chart"),
                                buttons.chart("categories")),
+                        html.Div(className="panel facts-panel", children=[
+                            html.H3(strings.FACTS_TITLE, className="panel-title"),
+                            html.Div(id=ids.FACTS),
+                        ]),
                     ]),
                     html.Div(className="map-panel", children=[
                         dcc.Graph(id=ids.MAP, config={**GRAPH_CONFIG, "scrollZoom": True},

@@ -36,13 +36,14 @@ EAST = (114.015, 30.005)
 
 
 def case(i: int, *, at=WEST, category="城市管理", reported=T0, assigned_after=None, status=vocab.ACCEPTED,
-         deadline_days=5, satisfaction=None, resolved_level=None, source="网格员上报") -> dict:
+         deadline_days=5, satisfaction=None, resolved_level=None, source="网格员上报",
+         outcome=None) -> dict:
     assigned = reported + timedelta(minutes=assigned_after) if assigned_after is not None else None
     return dict(
         id=i, external_id=f"T{i:04d}", category=category, subcategory="其他", source=source,
         reported_at=reported, geom=shapely.to_wkb(shapely.Point(*at)), status=status,
         assigned_at=assigned, deadline=reported + timedelta(days=deadline_days),
-        satisfaction=satisfaction, resolved_level=resolved_level,
+        satisfaction=satisfaction, resolved_level=resolved_level, outcome=outcome,
         closed_at=reported + timedelta(days=1) if status == vocab.CLOSED else None,
     )
 

@@ -548,12 +548,12 @@ def test_the_reject_file_neutralises_formulas(import_store, tmp_path):
     path = tmp_path / "evil.csv"
     path.write_text(HEADER + f'C1,"=HYPERLINK(""http://x"",""y"")",网格员上报,2026-03-02 09:00,受理,'
                     f'{WEST[0]},'
-                    f"{WEST[1]}\nC2,@SUM(1),+1,-cmd,受理,{WEST[0]},{WEST[1]}\n", encoding="utf-8")
+                    f"{WEST[1]}\nC2,@SUM(1),+cmd(1),-cmd,受理,{WEST[0]},{WEST[1]}\n", encoding="utf-8")
     rejects = tmp_path / "rejects.csv"
     run_import(import_store, "cases", path,
                ImportOptions(crs="4326", skip_invalid=True, rejects=str(rejects)))
     text = rejects.read_text(encoding="utf-8-sig")
-    for cell in ("=HYPERLINK", "@SUM(1)", "+1", "-cmd"):
+    for cell in ("=HYPERLINK", "@SUM(1)", "+cmd(1)", "-cmd"):
         assert f"'{cell}" in text
     assert neutralise_formula("-12.5") == "-12.5" and neutralise_formula("=1") == "'=1"
 

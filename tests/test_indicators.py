@@ -19,7 +19,7 @@ def city(empty_embedded):
     write_cases(empty_embedded, [
         # West: 4 cases in March.
         case(1, category=vocab.DISPUTE, assigned_after=20, status=vocab.CLOSED, satisfaction="满意",
-             resolved_level="网格"),
+             resolved_level="网格", outcome=vocab.RESOLVED),
         case(2, category=vocab.DISPUTE, assigned_after=90, status=vocab.HANDLING),  # late, open
         case(3, assigned_after=60, status=vocab.CLOSED, satisfaction="不满意", resolved_level="区/县"),
         case(4, assigned_after=None, status=vocab.CLOSED, satisfaction="基本满意", resolved_level="街道/镇",
@@ -63,8 +63,11 @@ def test_indicator_values(city):
     assert values["on_time_rate"] == pytest.approx(2 / 4)
     assert values["satisfaction_rate"] == pytest.approx(2 / 3)
     assert values["kept_local_rate"] == pytest.approx(2 / 3)
-    assert values["cases_per_10k"] == pytest.approx(4 / 20_000 * 10_000)
-    assert INDICATORS["closure_rate"].format(values["closure_rate"]) == "75.0%"
+    # 万人发案率 counts 刑事 + 治安 by default (none here); the categories are a setting.
+    assert values["cases_per_10k"] == 0
+    mine = compute(_counts(city, "990102", incident_categories=("城市管理",)).loc["990102"])
+    assert mine["cases_per_10k"] == pytest.approx(2 / 20_000 * 10_000)
+    assert INDICATORS["closure_rate"].format(values["closure_rate"]) == "75.00%"
 
 
 def test_children_sum_to_parent(city):
@@ -96,16 +99,20 @@ def test_empty_period_shows_dash_not_zero_division(city):
 
 
 def test_unit_without_population_has_no_rate_per_10k():
-    assert INDICATORS["cases_per_10k"].value({"accepted": 5, "population": None}) is None
-    assert INDICATORS["cases_per_10k"].value({"accepted": 5, "population": 0}) is None
+    assert INDICATORS["cases_per_10k"].value({"incidents": 5, "population": None}) is None
+    assert INDICATORS["cases_per_10k"].value({"incidents": 5, "population": 0}) is None
 
 
 def test_seed_figures_from_the_spec():
-    # The seeds: 30,219 of 30,485 closed = 99.1%; 1,932 of 1,957 disputes resolved = 98.72%.
+    # The seeds: 30,219 of 30,485 closed = 99.13%; 1,932 of 1,957 disputes resolved = 98.72%.
     assert INDICATORS["closure_rate"].format(INDICATORS["closure_rate"].value(
-        {"closed": 30_219, "accepted": 30_485})) == "99.1%"
+        {"closed": 30_219, "accepted": 30_485})) == "99.13%"
     value = INDICATORS["resolution_rate"].value({"disputes_resolved": 1_932, "disputes": 1_957})
     assert round(value * 100, 2) == 98.72
+    assert INDICATORS["resolution_rate"].format(value) == "98.72%"
+    assert INDICATORS["resolution_rate"].format(value, decimals=1) == "98.7%"
+    assert INDICATORS["resolution_rate"].format(1.0) == "100%"  # all of them: no ".00"
+    assert INDICATORS["resolution_rate"].format(0.99999) == "100.00%"  # nearly all: the decimals say so
 
 
 def test_trend_and_categories(city):

@@ -164,12 +164,13 @@ def test_migrations_build_the_schema_of_data_schema(postgis_cluster):
             with pytest.warns(Warning, match="geometry"):  # SQLAlchemy does not know the type
                 assert compare_metadata(context, metadata) == []
             inspector = inspect(conn)
-            for table in ("units", "cases", "cameras", "key_places"):
+            for table in ("units", "cases", "cameras", "key_places", "police_cases"):
                 assert f"gist_{table}_geom" in {i["name"] for i in inspector.get_indexes(table)}
             triggers = conn.execute(text("SELECT tgrelid::regclass::text FROM pg_trigger"
                                          " WHERE NOT tgisinternal"))
-            # grid assignment on three tables; the audit trail refuses changes (row and TRUNCATE)
-            assert sorted(triggers.scalars()) == ["audit_log", "audit_log", "cameras", "cases", "key_places"]
+            # grid assignment on four tables; the audit trail refuses changes (row and TRUNCATE)
+            assert sorted(triggers.scalars()) == ["audit_log", "audit_log", "cameras", "cases", "key_places",
+                                                  "police_cases"]
         assert store.is_empty()
     finally:
         store.engine.dispose()

@@ -178,6 +178,9 @@ def _units(rng, size: DemoSize) -> gpd.GeoDataFrame:
                                  name=_unit_name(level, names, parent, geom, i),
                                  parent_code=parent["code"], geometry=geom))
     frame = gpd.GeoDataFrame(rows, geometry="geometry")
+    # 村 and 社区 are both `community`; their kind keeps them apart (towns: 镇 / 街道 likewise).
+    suffix = frame["name"].str.extract(r"(村|社区|镇|街道)$")[0]
+    frame["kind"] = suffix.where(frame["level"].isin(["street", "community"]))
     _add_population(rng, frame)
     return frame
 
@@ -400,6 +403,13 @@ def _closed_loop(rng, frame: pd.DataFrame, quality: np.ndarray, end: datetime):
     satisfaction[unhappy] = "不满意"
     revisited = is_closed & (rng.uniform(size=n) < 0.65)
     frame["satisfaction"] = np.where(revisited, satisfaction, None)
+    # 化解 is an outcome, not a status: about one closed dispute in eighty ends 调解不成功.
+    # Its own generator, so every other draw of the demo stays as it was.
+    mediation = np.random.default_rng(len(frame)).uniform(size=n)
+    dispute = cat == vocab.DISPUTE
+    frame["outcome"] = np.where(
+        dispute & is_closed, np.where(mediation < 0.0125 * quality, vocab.NOT_RESOLVED, vocab.RESOLVED),
+        np.where(dispute, vocab.PENDING, None))
     frame["description"] = [f"群众反映{s}问题（{c}），请求协调处理。"
                             for c, s in zip(cat, frame.subcategory, strict=True)]
     frame["updated_at"] = pd.concat(

@@ -16,6 +16,7 @@ import csv
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,42 +28,84 @@ from dashboard import vocab
 from dashboard.domain import local_now
 from data import schema
 from data.ingest import validation
-from data.ingest.mapping import CODE_FIELDS, code_text, map_fields, map_values
+from data.ingest.mapping import (
+    CODE_FIELDS,
+    FIELDS,
+    apply_splits,
+    code_text,
+    map_fields,
+    map_values,
+    open_vocabulary,
+)
 from data.ingest.read import read_file
 from data.ingest.upsert import UpsertResult
 from data.ingest.validation import WARNING, Problems
 from data.stores.base import Store
 from geo.crs import CRS_CHOICES, SourceCRS, parse_crs, to_storage
 
-KINDS = ("units", "cases", "cameras", "places")
-KEYS = {"units": "code", "cases": "external_id", "cameras": "id", "places": "id"}
+KINDS = ("units", "cases", "cameras", "places", "stats", "workers", "household-risk",
+         "special-populations", "surveys", "police")
+KEYS = {"units": "code", "cases": "external_id", "cameras": "id", "places": "id", "stats": "code",
+        "workers": "id", "police": "id"}
 TABLES = {"units": schema.units, "cases": schema.cases, "cameras": schema.cameras,
-          "places": schema.key_places}
-GEOMETRY_KIND = {"units": "polygon", "cases": "point", "cameras": "point", "places": "any"}
+          "places": schema.key_places, "stats": schema.units, "workers": schema.grid_workers,
+          "household-risk": schema.sensitive_counts, "special-populations": schema.sensitive_counts,
+          "surveys": schema.survey_indicators, "police": schema.police_cases}
+GEOMETRY_KIND = {"units": "polygon", "cases": "point", "cameras": "point", "places": "any",
+                 "police": "point"}
+# Kinds whose records may name the unit they belong to (``unit_code``, or ``unit_name`` when one
+# unit has that name): for cases and police cases, instead of a point or a grid (a record of a
+# street or a village); for the other kinds, always.
+UNIT_ATTACHED = {"cases", "police", "workers", "household-risk", "special-populations", "surveys"}
+# Sensitive topics: rows are summed per unit and group on import; no row is stored.
+SENSITIVE = {"household-risk": vocab.HOUSEHOLD_RISK, "special-populations": vocab.SPECIAL_POPULATION}
 # Controlled vocabularies: field -> (allowed values, the option that maps them).
 VOCABULARY = {
     "units": {"level": (vocab.LEVELS, "--map-level")},
     "cases": {"category": (tuple(vocab.CATEGORIES), "--map-category"),
-              "source": (vocab.SOURCES, "--map-source"),
               "status": (vocab.STATUSES, "--map-status"),
               "resolved_level": (vocab.RESOLVED_LEVELS, "--map resolved_level:"),
               "risk_level": (vocab.RISK_LEVELS, "--map risk_level:"),
-              "satisfaction": (vocab.SATISFACTIONS, "--map satisfaction:")},
-    "cameras": {"kind": (vocab.CAMERA_KINDS, "--map-kind"),
-                "status": ((vocab.ONLINE, vocab.OFFLINE), "--map-status")},
-    "places": {"kind": (vocab.PLACE_KINDS, "--map-kind")},
+              "satisfaction": (vocab.SATISFACTIONS, "--map satisfaction:"),
+              "outcome": (vocab.OUTCOMES, "--map outcome:")},
+    "cameras": {"status": ((vocab.ONLINE, vocab.OFFLINE), "--map-status")},
+    "household-risk": {"group_name": (vocab.HOUSEHOLD_RISK_LEVELS, "--map group_name:")},
+    "surveys": {"indicator": (vocab.SURVEY_INDICATORS, "--map indicator:")},
+    "police": {"kind": (vocab.POLICE_KINDS, "--map-kind")},
+}
+# Open vocabularies: the feed's word is kept in ``<field>_raw``, its group goes in ``field``.
+OPEN_VOCABULARY = {
+    "cases": {"source": (vocab.SOURCES, vocab.SYNONYMS["source"])},
+    "cameras": {"kind": (vocab.CAMERA_KINDS, vocab.SYNONYMS["camera_kind"])},
+    "places": {"kind": (vocab.PLACE_KINDS, vocab.SYNONYMS["place_kind"])},
+    "workers": {"role": (vocab.WORKER_ROLES, vocab.WORKER_SYNONYMS)},
 }
 REQUIRED = {
     "units": ("code", "name", "level"),
     "cases": ("external_id", "category", "source", "reported_at", "status"),
     "cameras": ("id", "kind", "status"),
     "places": ("id", "name", "kind"),
+    "stats": ("code",),
+    "workers": ("id", "role"),
+    "household-risk": ("group_name",),
+    "special-populations": ("group_name",),
+    "surveys": ("indicator", "value"),
+    "police": ("id", "kind", "reported_at"),
 }
 TIMES = {"cases": ("reported_at", "assigned_at", "handled_at", "responded_at", "closed_at", "deadline"),
-         "cameras": ("last_seen",)}
-INTEGERS = {"units": ("population", "households", "staff_full", "staff_part"),
-            "cases": ("returned_count",)}
-FLOATS = {"units": ("area_km2",), "cameras": ("heading", "fov", "range_m")}
+         "cameras": ("last_seen",), "surveys": ("period_start", "period_end"),
+         "police": ("reported_at",)}
+INTEGERS = {"units": ("population", "households", "staff_full", "staff_part", "houses", "buildings"),
+            "cases": ("returned_count",),
+            "stats": ("population", "households", "houses", "buildings"),
+            "household-risk": ("count",), "special-populations": ("count",), "surveys": ("year",)}
+FLOATS = {"units": ("area_km2",), "cameras": ("heading", "fov", "range_m"), "surveys": ("value",)}
+# Levels below the top that need a parent: a grid file without a parent column would otherwise
+# land as hundreds of root units.
+NEEDS_PARENT = ("street", "community", "grid")
+
+
+LIVE = "live"  # ``write(as_of=LIVE)``: a live write forgets the recorded export time
 
 
 class ImportRejected(ValueError):
@@ -96,6 +139,9 @@ class ImportOptions:
     timezone: str = "Asia/Shanghai"
     actor: str = "import"
     chunk_rows: int = 100_000
+    constants: dict = field(default_factory=dict)  # --set FIELD=VALUE: the same value on every row
+    splits: list = field(default_factory=list)  # --split F1,F2=COLUMN:SEP (mapping.parse_splits)
+    as_of: str | None = None  # cases: when the export was taken (default: its newest time)
 
 
 @dataclass
@@ -107,7 +153,11 @@ class ImportReport:
     rejected: int = 0
     problems: list = field(default_factory=list)
     result: UpsertResult = field(default_factory=UpsertResult)
-    outside_grid: int = 0
+    outside_grid: int = 0  # points in no grid, counted at the lowest unit containing them
+    no_unit: int = 0  # points in no unit at all
+    ignored_columns: list = field(default_factory=list)
+    unmapped: dict = field(default_factory=dict)  # field -> {word: rows} sent to 其他
+    as_of: str | None = None  # the export time recorded (cases)
     repaired: int = 0
     dry_run: bool = False
     written: bool = False
@@ -125,7 +175,9 @@ class ImportReport:
     def as_dict(self) -> dict:
         return {"kind": self.kind, "source": self.source, "crs": self.crs, "rows": self.rows,
                 "accepted": self.rows - self.rejected, "rejected": self.rejected,
-                "outside_grid": self.outside_grid, "repaired": self.repaired, "dry_run": self.dry_run,
+                "outside_grid": self.outside_grid, "no_unit": self.no_unit,
+                "ignored_columns": self.ignored_columns, "unmapped": self.unmapped,
+                "as_of": self.as_of, "repaired": self.repaired, "dry_run": self.dry_run,
                 "written": self.written, **self.result.as_dict(),
                 "errors": [p.as_dict() for p in self.errors],
                 "warnings": [p.as_dict() for p in self.warnings]}
@@ -141,8 +193,19 @@ class ImportReport:
             + (f", 补配网格 re-assigned {r.reassigned:,}" if r.reassigned else ""),
         ]
         if self.outside_grid:
-            lines.append(f"不在任何网格内（已保留，grid_code 为空） outside every grid (kept, flagged): "
-                         f"{self.outside_grid:,}")
+            lines.append(f"不在任何网格内，计入包含它的最低一级单元 outside every grid, counted at the "
+                         f"lowest unit containing it: {self.outside_grid:,}")
+        if self.no_unit:
+            lines.append(f"不在任何单元内（已保留，未计入任何单元） outside every unit (kept, counted "
+                         f"nowhere): {self.no_unit:,}")
+        for column in self.ignored_columns:
+            lines.append(f"已忽略的列 ignored column: {column}")
+        for name, words in self.unmapped.items():
+            listed = "、".join(f"{w}（{n}）" for w, n in words.items())
+            lines.append(f"未映射的{name}取值，已归入“其他” unmapped {name} words (grouped as 其他): "
+                         f"{listed}; 可用 --map {name}:词=分组 映射")
+        if self.as_of:
+            lines.append(f"数据时点 data as of: {self.as_of}（超期按此时点计算 overdue counted at it）")
         if self.repaired:
             lines.append(f"几何已修复 geometries repaired: {self.repaired:,}")
         if self.rejects_file:
@@ -178,14 +241,18 @@ class Prepared:
     frame: pd.DataFrame  # store columns, validated rows and rejected rows alike (``geom`` WKB)
     problems: Problems
     outside_grid: int = 0
+    no_unit: int = 0
     repaired: int = 0
+    unmapped: dict = field(default_factory=dict)
 
 
 def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, options: ImportOptions,
             *, first_row: int = 1) -> Prepared:
     """Map values, parse, validate and convert ``frame`` (already in store field names)."""
     frame = frame.copy().reset_index(drop=True)
-    key = KEYS[kind]
+    key = KEYS.get(kind, "unit_code")
+    for name, value in options.constants.items():
+        frame[name] = value if name not in frame else frame[name].fillna(value)
     for column in CODE_FIELDS:
         if column in frame:
             frame[column] = code_text(frame[column])
@@ -195,37 +262,82 @@ def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, option
         if options.parent:
             frame["parent_code"] = (options.parent if "parent_code" not in frame
                                     else frame["parent_code"].fillna(options.parent))
-    map_values(frame, kind, options.values)
+        if "level" in frame:  # 村 and 社区 are both `community`: keep which one
+            words = frame["level"].map(
+                lambda v: vocab.UNIT_KINDS.get(v.strip()) if isinstance(v, str) else None)
+            frame["kind"] = words if "kind" not in frame else frame["kind"].fillna(words)
+    open_fields = OPEN_VOCABULARY.get(kind, {})
+    map_values(frame, kind, {c: m for c, m in options.values.items() if c not in open_fields})
+    unmapped = {}
+    for column, (allowed, synonyms) in open_fields.items():
+        if column in frame:
+            words = open_vocabulary(frame, column, allowed, synonyms, options.values.get(column) or {})
+            if words:
+                unmapped[column] = words
     problems = Problems.for_frame(frame, key, first_row)
     validation.text_fields(frame, TABLES[kind], problems)
     validation.required(frame, REQUIRED[kind], problems)
-    validation.duplicates(frame, key, problems)
-    for column, (allowed, option) in VOCABULARY[kind].items():
+    if kind in KEYS:
+        validation.duplicates(frame, key, problems)
+    for column, (allowed, option) in VOCABULARY.get(kind, {}).items():
         validation.vocabulary(frame, column, allowed, problems, option=option)
     validation.parse_times(frame, TIMES.get(kind, ()), problems, options.timezone)
     validation.parse_numbers(frame, INTEGERS.get(kind, ()), problems, integer=True)
     validation.parse_numbers(frame, FLOATS.get(kind, ()), problems, integer=False)
 
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(schema.units.c.code, schema.units.c.parent_code,
+                                   schema.units.c.level, schema.units.c.name)).all()
+    stored = {r.code: r.parent_code for r in rows}
+    names = pd.DataFrame([(r.code, r.name) for r in rows], columns=["code", "name"])
+    attach = kind in UNIT_ATTACHED
+    if attach:
+        _resolve_unit_names(frame, names, problems)
+        if "unit_code" in frame:
+            unit = frame["unit_code"]
+            unknown = unit.notna().to_numpy() & ~unit.isin(list(stored)).to_numpy()
+            problems.add(unknown, "unit_code", lambda i: f"单元不存在 unknown unit {unit.iloc[i]!r}")
+        else:
+            frame["unit_code"] = None
+    if kind == "stats":
+        unknown = frame["code"].notna().to_numpy() & ~frame["code"].isin(list(stored)).to_numpy()
+        problems.add(unknown, "code", lambda i: f"单元不存在 unknown unit {frame['code'].iloc[i]!r} "
+                     "(import its boundary with `citybrain import units` first)")
+
+    if kind not in GEOMETRY_KIND:
+        frame.pop("geometry")
+        if attach:
+            problems.add(frame["unit_code"].isna().to_numpy(), "unit_code",
+                         "缺少所属单元 no unit (give a unit code or a unit name)")
+        if kind == "surveys":
+            _survey_periods(frame, problems)
+            key = frame["unit_code"].astype(str) + "|" + frame["indicator"].astype(str) + "|" + \
+                frame["period_start"].astype(str)
+            dup = key.duplicated(keep=False).to_numpy() & frame["period_start"].notna().to_numpy()
+            problems.add(dup, "period_start", lambda i: "同一单元、指标和时段重复 the same unit, "
+                         f"indicator and period appear twice ({key.iloc[i]})")
+        return Prepared(frame, problems, unmapped=unmapped)
+
     raw_geoms = frame.pop("geometry").to_numpy(dtype=object)
     validation.projected_degrees(raw_geoms, crs, problems)
     geoms = to_storage(raw_geoms, crs)
     has_grid = frame["grid_code"].notna().to_numpy() if "grid_code" in frame else np.zeros(len(frame), bool)
-    optional = kind == "cases"  # a case may name its grid instead of giving a point
+    if attach:
+        has_grid = has_grid | frame["unit_code"].notna().to_numpy()
+    optional = attach  # a record may name its grid or its unit instead of giving a point
     if optional:
         problems.add((shapely.is_missing(geoms) & ~has_grid), "geometry",
-                     "缺少位置 no point and no grid_code (give lon/lat or a grid_code)")
+                     "缺少位置 no point, grid or unit (give lon/lat, a grid_code, a unit_code or a "
+                     "unit name)")
     checked = validation.geometries(geoms, GEOMETRY_KIND[kind], crs, problems, optional=optional)
     repaired = sum(1 for p in problems.warnings if p.field == "geometry")
     if kind == "units":
         checked = np.array([None if g is None else _multi(g) for g in checked], dtype=object)
     frame["geom"] = _wkb(checked)
 
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(schema.units.c.code, schema.units.c.parent_code,
-                                   schema.units.c.level)).all()
-    stored = {r.code: r.parent_code for r in rows}
     if kind == "units":
         validation.hierarchy(frame, stored, problems)
+        _needs_parent(frame, problems)
         return Prepared(frame, problems, repaired=repaired)
 
     if "grid_code" in frame:
@@ -238,22 +350,88 @@ def prepare(store: Store, kind: str, frame: pd.DataFrame, crs: SourceCRS, option
                               lambda codes, points: _grids_contain(store, codes, points), problems)
     else:
         frame["grid_code"] = None
+    if attach:
+        # A record of a unit (no point, no grid): counted in that unit and its ancestors.
+        own = (frame["grid_code"].isna().to_numpy() & shapely.is_missing(checked)
+               & frame["unit_code"].notna().to_numpy())
+        frame.loc[own, "grid_code"] = frame.loc[own, "unit_code"]
+        frame.pop("unit_code")
     bad = np.zeros(len(frame), bool)
     bad[problems.bad_positions()] = True
     todo = frame["grid_code"].isna().to_numpy() & ~shapely.is_missing(checked) & ~bad
-    outside = 0
+    outside = nowhere = 0
     if todo.any():
         points = checked[todo]
         if kind == "places":
             points = shapely.point_on_surface(points)
         codes = store.assign_grids(shapely.to_wkb(points))
         frame.loc[todo, "grid_code"] = codes
+        leaves = set(stored) - set(stored.values())
+        above = np.zeros(len(frame), bool)
+        above[np.flatnonzero(todo)] = [c is not None and c not in leaves for c in codes]
         lost = np.zeros(len(frame), bool)
         lost[np.flatnonzero(todo)[pd.isna(codes)]] = True
-        outside = int(lost.sum())
-        problems.add(lost, "geometry", "不在任何网格内，已保留但未归属网格 outside every grid: kept, "
-                     "grid_code left empty", severity=WARNING)
-    return Prepared(frame, problems, outside_grid=outside, repaired=repaired)
+        outside, nowhere = int(above.sum()), int(lost.sum())
+        problems.add(above, "geometry", lambda i: "不在任何网格内，计入包含它的最低一级单元 outside "
+                     f"every grid: counted at unit {frame['grid_code'].iloc[i]}", severity=WARNING)
+        problems.add(lost, "geometry", "不在任何单元内，已保留但未计入任何单元 outside every grid and "
+                     "every unit: kept, counted nowhere", severity=WARNING)
+    return Prepared(frame, problems, outside_grid=outside + nowhere, no_unit=nowhere, repaired=repaired,
+                    unmapped=unmapped)
+
+
+def _resolve_unit_names(frame: pd.DataFrame, names: pd.DataFrame, problems: Problems) -> None:
+    """A record naming its unit (a village, a street) instead of its code: the unit's code, when
+    exactly one unit has that name."""
+    if "unit_name" not in frame:
+        return
+    attach = "unit_code"
+    given = frame.pop("unit_name").map(lambda v: v.strip() if isinstance(v, str) and v.strip() else None)
+    counts = names["name"].value_counts()
+    code_of = names.drop_duplicates("name").set_index("name")["code"]
+    need = given.notna() & (frame[attach].isna() if attach in frame else True)
+    found = given.map(lambda n: code_of.get(n) if counts.get(n, 0) == 1 else None)
+    if attach not in frame:
+        frame[attach] = None
+    frame.loc[need & found.notna(), attach] = found[need & found.notna()]
+    problems.add((need & given.map(lambda n: counts.get(n, 0) > 1)).to_numpy(), "unit_name",
+                 lambda i: f"同名单元不止一个 more than one unit is named {given.iloc[i]!r}: give its code")
+    problems.add((need & given.map(lambda n: counts.get(n, 0) == 0)).to_numpy(), "unit_name",
+                 lambda i: f"单元不存在 no unit is named {given.iloc[i]!r}")
+
+
+def _needs_parent(frame: pd.DataFrame, problems: Problems) -> None:
+    """Streets, communities and grids need a parent (a column, ``--field parent_code=…`` or
+    ``--parent``): without one they would land as root units."""
+    if "level" not in frame:
+        return
+    parent = frame["parent_code"] if "parent_code" in frame else pd.Series([None] * len(frame))
+    missing = frame["level"].isin(NEEDS_PARENT).to_numpy() & parent.isna().to_numpy()
+    problems.add(missing, "parent_code", lambda i: f"{frame['level'].iloc[i]} 需要上级单元 needs a parent "
+                 "(a parent column, --field parent_code=COLUMN or --parent CODE)")
+
+
+def _survey_periods(frame: pd.DataFrame, problems: Problems) -> None:
+    """A survey row gives a year (年度) or a period; values given in per cent (98.98) become 0.9898."""
+    if "year" in frame:
+        year = frame.pop("year")
+        has = year.notna()
+        start = pd.to_datetime(year[has].astype(int).astype(str) + "-01-01")
+        end = pd.to_datetime(year[has].astype(int).astype(str) + "-12-31")
+        for column, values in (("period_start", start), ("period_end", end)):
+            if column not in frame:
+                frame[column] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[us]")
+            frame.loc[has & frame[column].isna(), column] = values
+    for column in ("period_start", "period_end"):
+        if column not in frame:
+            frame[column] = pd.NaT
+        problems.add(frame[column].isna().to_numpy(), column,
+                     "缺少调查时段 no period (give 年度/year or period_start and period_end)")
+    if "value" in frame:
+        value = pd.to_numeric(frame["value"], errors="coerce")
+        frame["value"] = value.where(value <= 1, value / 100)
+        problems.add((frame["value"] > 1).fillna(False).to_numpy(), "value",
+                     "取值应为 0–1 或 0–100 value must be a share (0–1) or a per cent (0–100)")
 
 
 def _surface_points(geoms: np.ndarray) -> np.ndarray:
@@ -296,6 +474,10 @@ def run_import(store: Store, kind: str, path: str | Path, options: ImportOptions
     options = options or ImportOptions()
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}: one of {', '.join(KINDS)}")
+    unknown = sorted(set(options.constants) - set(FIELDS[kind]))
+    if unknown:
+        raise ValueError(f"--set: 未知字段 unknown field(s) for {kind}: {', '.join(unknown)}; "
+                         f"fields: {', '.join(FIELDS[kind])}")
     progress = progress or Progress(stream=None)
     started = time.perf_counter()
     raw, file_crs = read_file(path, layer=options.layer, encoding=options.encoding,
@@ -304,14 +486,21 @@ def run_import(store: Store, kind: str, path: str | Path, options: ImportOptions
         crs = parse_crs(options.crs, strict=True)
     elif file_crs:
         crs = parse_crs(file_crs)
+    elif kind not in GEOMETRY_KIND or not _has_geometry(raw):
+        crs = parse_crs(4326)  # no coordinates to read (a roster, a survey, records of units)
     else:  # guessing would put every point of a GCJ-02 file in the wrong place, quietly
         raise ValueError(f"{Path(path).name} 未说明坐标系 names no coordinate system: give --crs, one of "
                          f"{CRS_CHOICES}")
     progress("读取 read", len(raw), len(raw), 0, force=True)
-    prepared = prepare(store, kind, map_fields(raw, kind, options.fields), crs, options)
+    ignored: list = []
+    split = apply_splits(raw, options.splits)
+    split_fields = {name: name for names, _, _ in options.splits for name in names}
+    fields = {**split_fields, **options.fields}
+    prepared = prepare(store, kind, map_fields(split, kind, fields, ignored), crs, options)
     report = ImportReport(kind, str(path), crs=crs.label, rows=len(raw), dry_run=options.dry_run,
-                          outside_grid=prepared.outside_grid, repaired=prepared.repaired,
-                          problems=prepared.problems.items)
+                          outside_grid=prepared.outside_grid, no_unit=prepared.no_unit,
+                          repaired=prepared.repaired, problems=prepared.problems.items,
+                          ignored_columns=ignored, unmapped=prepared.unmapped)
     bad = prepared.problems.bad_positions()
     report.rejected = len(bad)
     progress("校验 validated", len(raw), len(raw), len(bad), force=True)
@@ -321,27 +510,55 @@ def run_import(store: Store, kind: str, path: str | Path, options: ImportOptions
         report.seconds = time.perf_counter() - started
         raise ImportRejected(report)
     good = prepared.frame.drop(index=bad).reset_index(drop=True)
-    report.result = write(store, kind, good, options, progress=progress, rejects=len(bad))
+    if kind == "cases":
+        report.as_of = _export_moment(good, options)
+    report.result = write(store, kind, good, options, progress=progress, rejects=len(bad),
+                          as_of=report.as_of)
     report.written = not options.dry_run
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _has_geometry(raw: pd.DataFrame) -> bool:
+    return "geometry" in raw and bool((~shapely.is_missing(raw["geometry"].to_numpy(dtype=object))).any())
+
+
+def _export_moment(frame: pd.DataFrame, options: ImportOptions) -> str | None:
+    """When the export was taken: ``--as-of``, else the newest time the file carries."""
+    if options.as_of:
+        return datetime.fromisoformat(options.as_of).replace(second=0, microsecond=0).isoformat()
+    times = [frame[c].max() for c in TIMES["cases"][:-1] if c in frame and frame[c].notna().any()]
+    return max(times).to_pydatetime().replace(second=0, microsecond=0).isoformat() if times else None
+
+
 def write(store: Store, kind: str, frame: pd.DataFrame, options: ImportOptions, *,
-          progress: Progress | None = None, rejects: int = 0, concurrent: bool = False) -> UpsertResult:
+          progress: Progress | None = None, rejects: int = 0, concurrent: bool = False,
+          as_of: str | None = None) -> UpsertResult:
     """Upsert validated rows in one transaction (read-only on a dry run), in chunks with progress.
 
     ``concurrent`` (live ingest): new rows go in with ``INSERT … ON CONFLICT DO NOTHING``, so a
-    case another request inserted meanwhile is matched, not a unique-key error."""
+    case another request inserted meanwhile is matched, not a unique-key error. ``as_of``: the
+    export moment a case import records (``LIVE`` forgets it)."""
     progress = progress or Progress(stream=None)
     now = local_now(options.timezone).replace(tzinfo=None)
     total = UpsertResult()
+    if kind in SENSITIVE:
+        frame = _sensitive_counts(frame, SENSITIVE[kind])
     columns = [c for c in frame.columns if c in TABLES[kind].c]
     frame = frame[columns]
     context = store.engine.connect() if options.dry_run else store.engine.begin()
     with context as conn:
         if kind == "units":
             total.add(store.upsert_units(conn, frame, now=now, dry_run=options.dry_run))
+            progress("写入 written", len(frame), len(frame), rejects, force=True)
+        elif kind == "stats":
+            total.add(store.update_table(conn, schema.units, frame, "code", now=now,
+                                         dry_run=options.dry_run))
+            progress("写入 written", len(frame), len(frame), rejects, force=True)
+        elif kind in SENSITIVE or kind == "surveys":
+            keys = [c.name for c in TABLES[kind].primary_key.columns]
+            total.add(store.upsert_composite(conn, TABLES[kind], frame, keys, now=now,
+                                             dry_run=options.dry_run))
             progress("写入 written", len(frame), len(frame), rejects, force=True)
         else:
             step = max(options.chunk_rows, 1)
@@ -355,6 +572,8 @@ def write(store: Store, kind: str, frame: pd.DataFrame, options: ImportOptions, 
                                                       dry_run=options.dry_run)
                 total.add(result)
                 progress("写入 written", start + len(chunk), len(frame), rejects)
+        if kind == "cases" and not options.dry_run:
+            store.record_as_of(conn, as_of, now=now)
     if not options.dry_run:
         store.checkpoint()
     return total
@@ -373,6 +592,16 @@ def neutralise_formula(value):
         return value
     except ValueError:
         return "'" + value
+
+
+def _sensitive_counts(frame: pd.DataFrame, topic: str) -> pd.DataFrame:
+    """Rows (one per household or person, or already counted) as one count per unit and group:
+    nothing that names a household or a person goes further than this."""
+    counts = frame["count"] if "count" in frame else pd.Series(1, index=frame.index)
+    grouped = (pd.DataFrame({"unit_code": frame["unit_code"], "group_name": frame["group_name"],
+                             "count": counts.fillna(1).astype("int64")})
+               .groupby(["unit_code", "group_name"], as_index=False)["count"].sum())
+    return grouped.assign(topic=topic)[["unit_code", "topic", "group_name", "count"]]
 
 
 def write_rejects(path: str | Path, raw: pd.DataFrame, problems: Problems) -> str:
@@ -440,14 +669,16 @@ def ingest_cases(store: Store, records: list[dict], *, partial: bool = False, cr
         mask[i] = True
         prepared.problems.add(mask, name, message)
     report = ImportReport("cases", "api", crs=source_crs.label, rows=len(frame),
-                          outside_grid=prepared.outside_grid, problems=prepared.problems.items)
+                          outside_grid=prepared.outside_grid, no_unit=prepared.no_unit,
+                          problems=prepared.problems.items, unmapped=prepared.unmapped)
     bad = prepared.problems.bad_positions()
     report.rejected = len(bad)
     if len(bad) and not partial:
         raise ImportRejected(report)
     good = prepared.frame.drop(index=bad).reset_index(drop=True)
     if len(good):
-        report.result = write(store, "cases", good, options, concurrent=True)
+        # A live write: the store is live from now on, overdue is counted against the clock.
+        report.result = write(store, "cases", good, options, concurrent=True, as_of=LIVE)
         report.written = True
     return report
 

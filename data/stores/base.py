@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, bindparam, delete, event, or_, select
+from sqlalchemy import Engine, bindparam, delete, event, func, or_, select
 
 from dashboard import vocab
 from data import schema
@@ -327,13 +327,83 @@ class Store:
         result.reassigned = self.assign_missing_grids(conn, now=now)
         return result
 
+    def update_table(self, conn, table, frame: pd.DataFrame, key: str, *, now: datetime,
+                     dry_run: bool = False) -> upsert.UpsertResult:
+        """Update the given columns of stored rows (``citybrain import stats``: 人房楼 onto units);
+        equal rows are left alone. Rows must exist (the importer checks)."""
+        stored = self.stored_rows(conn, table, key, frame[key].tolist(), frame.columns)
+        new, changed, counts = upsert.diff(frame, stored, table, key)
+        result = upsert.UpsertResult(inserted=0, updated=int(changed.sum()),
+                                     unchanged=int((~new & ~changed).sum()), changed_fields=counts)
+        columns = [c for c in frame.columns if c != key and c in table.c]
+        if changed.any() and columns and not dry_run:
+            rows = _records(frame[changed][[key, *columns]].rename(columns={key: "_key"}))
+            for row in rows:
+                row["_now"] = now
+            values = {c: bindparam(c) for c in columns}
+            if "updated_at" in table.c:
+                values["updated_at"] = bindparam("_now")
+            conn.execute(table.update().where(table.c[key] == bindparam("_key")).values(**values), rows)
+        return result
+
+    def upsert_composite(self, conn, table, frame: pd.DataFrame, keys: list[str], *, now: datetime,
+                         dry_run: bool = False) -> upsert.UpsertResult:
+        """Upsert rows keyed by several columns (surveys, sensitive counts): new rows are inserted,
+        changed ones replaced, equal ones left alone (their ``updated_at`` stays)."""
+        result = upsert.UpsertResult()
+        if frame.empty:
+            return result
+        first = keys[0]
+        stored = pd.concat([pd.DataFrame([tuple(r) for r in conn.execute(
+            select(*(table.c[c] for c in frame.columns)).where(table.c[first].in_(chunk)))],
+            columns=list(frame.columns)) for chunk in upsert.chunks(frame[first].unique().tolist())],
+            ignore_index=True)
+        joined = frame.assign(_key=_tuple_keys(frame, keys))
+        old = stored.assign(_key=_tuple_keys(stored, keys)).drop_duplicates("_key").set_index("_key")
+        exists = joined["_key"].isin(old.index).to_numpy()
+        changed = np.zeros(len(frame), bool)
+        for column in (c for c in frame.columns if c not in keys):
+            before = old[column].reindex(joined["_key"]).to_numpy()
+            a = upsert._normalised(pd.Series(before, dtype=object), table.c[column].type)
+            b = upsert._normalised(frame[column].reset_index(drop=True), table.c[column].type)
+            changed |= exists & np.array([x != y for x, y in zip(a, b, strict=True)], dtype=bool)
+        result.inserted, result.updated = int((~exists).sum()), int(changed.sum())
+        result.unchanged = int((exists & ~changed).sum())
+        if not dry_run and (changed.any() or (~exists).any()):
+            replace = frame[changed]
+            if len(replace):
+                conn.execute(table.delete().where(
+                    *(table.c[k] == bindparam(f"_{k}") for k in keys)),
+                    [{f"_{k}": v for k, v in zip(keys, row, strict=True)}
+                     for row in replace[keys].itertuples(index=False)])
+            stamped = {"updated_at": now} if "updated_at" in table.c else {}
+            self._bulk_insert(conn, table, frame[changed | ~exists].assign(**stamped))
+        return result
+
+    def record_as_of(self, conn, as_of: str | None, *, now: datetime) -> None:
+        """Remember when an imported export was taken (the newest wins); ``"live"`` forgets it:
+        a live write makes the store live, and overdue is then counted against the clock."""
+        meta = schema.store_meta
+        if as_of is None:
+            return
+        stored = conn.execute(select(meta.c.value).where(meta.c.key == "data_as_of")).scalar()
+        if as_of == "live":
+            if stored is not None:
+                conn.execute(meta.delete().where(meta.c.key == "data_as_of"))
+            return
+        if stored is not None and stored >= as_of:
+            return
+        conn.execute(meta.delete().where(meta.c.key == "data_as_of"))
+        conn.execute(meta.insert().values(key="data_as_of", value=as_of, updated_at=now))
+
     def assign_missing_grids(self, conn, *, now: datetime) -> int:
         """Give the grid containing its point to every stored case, camera and key place that has
         none, or whose unit is no longer a leaf (grids arrived under it), after units changed; how
         many changed."""
         done = 0
         parents = select(units.c.parent_code).where(units.c.parent_code.isnot(None))
-        for table, key in ((cases, "id"), (schema.cameras, "id"), (schema.key_places, "id")):
+        for table, key in ((cases, "id"), (schema.cameras, "id"), (schema.key_places, "id"),
+                           (schema.police_cases, "id")):
             rows = conn.execute(select(table.c[key], table.c.geom, table.c.grid_code).where(
                 or_(table.c.grid_code.is_(None), table.c.grid_code.in_(parents)),
                 table.c.geom.isnot(None))).all()
@@ -351,6 +421,17 @@ class Store:
     def _assign_in(self, conn, wkb_points) -> np.ndarray:
         """``assign_grids`` inside the caller's transaction (so it sees units written in it)."""
         return self.assign_grids(wkb_points)
+
+
+def _inner_units_deepest_first():
+    """Units that have children, deepest first, then by code: where a point outside every grid
+    is counted (the PostGIS trigger of migration 0003_seed orders them the same way)."""
+    depth = (select(func.count()).select_from(unit_closure)
+             .where(unit_closure.c.descendant_code == units.c.code).scalar_subquery())
+    parents = select(units.c.parent_code).where(units.c.parent_code.isnot(None))
+    return (select(units.c.code, units.c.geom)
+            .where(units.c.code.in_(parents), units.c.geom.isnot(None))
+            .order_by(depth.desc(), units.c.code))
 
 
 _STEP_TIMES = {
@@ -385,6 +466,17 @@ def _status_events(frame: pd.DataFrame, *, now: datetime, actor: str, history: b
     if not out:
         return pd.DataFrame(columns=["case_id", "status", "at", "actor"])
     return pd.concat(out, ignore_index=True).sort_values(["case_id", "at"], kind="stable")
+
+
+def _tuple_keys(frame: pd.DataFrame, keys: list[str]) -> list:
+    """One hashable key per row from several columns (times as their ISO text)."""
+    parts = []
+    for k in keys:
+        col = frame[k]
+        if pd.api.types.is_datetime64_any_dtype(col) or k.startswith("period"):
+            col = pd.to_datetime(col).dt.strftime("%Y-%m-%dT%H:%M:%S")
+        parts.append(col.astype(str).tolist())
+    return list(zip(*parts, strict=True))
 
 
 def _multi(geom):

@@ -20,7 +20,7 @@ from sqlalchemy import DateTime, Engine, Float, String, create_engine, event, se
 from sqlalchemy.ext.compiler import compiles
 
 from data.schema import APPEND_ONLY_SQLITE, FEATURE_TABLES, SRID, Geometry, gpkg_blob, metadata, units
-from data.stores.base import Store, raise_query_timeouts
+from data.stores.base import Store, _inner_units_deepest_first, raise_query_timeouts
 from data.stores.embedded_spatial import shapely_coverage_facts, shapely_heat_cells
 from geo.assign import assign_points
 
@@ -229,7 +229,14 @@ class EmbeddedStore(Store):
     def _assign_in(self, conn, wkb_points) -> np.ndarray:
         leaves = self._leaf_shapes(conn)
         points = shapely.from_wkb(np.asarray(wkb_points, dtype=object))
-        return assign_points(points, leaves.geometry.to_numpy(), leaves["code"].to_numpy())
+        codes = assign_points(points, leaves.geometry.to_numpy(), leaves["code"].to_numpy())
+        outside = pd.isna(codes)
+        if outside.any():
+            # Outside every grid: the lowest unit containing the point (deepest first).
+            inner = self._shapes(_inner_units_deepest_first(), conn)
+            codes[outside] = assign_points(points[outside], inner.geometry.to_numpy(),
+                                           inner["code"].to_numpy())
+        return codes
 
     def _leaf_shapes(self, conn=None) -> gpd.GeoDataFrame:
         has_child = select(units.c.parent_code).where(units.c.parent_code.isnot(None))

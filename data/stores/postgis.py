@@ -41,6 +41,16 @@ _ASSIGN_SQL = """
 """
 
 
+# Points outside every grid: the lowest unit containing each (deepest first, then the lowest
+# code), as the trigger of migration 0003_seed and the embedded store's Shapely path do.
+_ASSIGN_INNER_SQL = """
+    SELECT DISTINCT ON (p.i) p.i, u.code
+    FROM units u JOIN _assign_points p ON ST_Intersects(u.geom, p.geom)
+    WHERE u.code IN (SELECT parent_code FROM units WHERE parent_code IS NOT NULL)
+    ORDER BY p.i, (SELECT count(*) FROM unit_closure a WHERE a.descendant_code = u.code) DESC, u.code
+"""
+
+
 def postgis_engine(url: str, *, query_timeout: float | None = None) -> Engine:
     """An engine for a ``postgresql://`` URL, always through psycopg2 (COPY needs it).
 
@@ -106,6 +116,11 @@ class PostGISStore(Store):
         conn.exec_driver_sql("ANALYZE _assign_points")
         for i, code in conn.exec_driver_sql(_ASSIGN_SQL):
             result[i] = code
+        if pd.isna(result).any():
+            found = [int(i) for i in np.flatnonzero(~pd.isna(result))]
+            conn.exec_driver_sql("DELETE FROM _assign_points WHERE i = ANY(%(found)s)", {"found": found})
+            for i, code in conn.exec_driver_sql(_ASSIGN_INNER_SQL):
+                result[i] = code
         conn.exec_driver_sql("DROP TABLE _assign_points")
         return result
 
