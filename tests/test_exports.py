@@ -257,7 +257,7 @@ def test_a_capped_table_says_so():
 
 
 def test_change_in_words_matches_the_cards():
-    assert compare.in_words("closure_rate", 0.9872, 0.9832, "环比") == "办结率 98.7%，环比上升 0.4 个百分点"
+    assert compare.in_words("closure_rate", 0.9872, 0.9832, "环比") == "办结率 98.72%，环比上升 0.4 个百分点"
     assert compare.in_words("accepted", 90, 100, "同比") == "受理 90，同比下降 10.0%"
     assert compare.in_words("overdue", 3, None, "环比") == "超期 3（实时）"
     assert compare.in_words("satisfaction_rate", None, 0.9, "环比") == "满意率 —，环比无可比数据"
