@@ -20,6 +20,7 @@ from datetime import datetime
 from urllib.parse import quote, urlencode
 
 from dash import Input, Output
+from dash.exceptions import PreventUpdate
 from flask import Blueprint, Response, current_app, has_request_context, jsonify, request
 
 from callbacks import auth
@@ -312,8 +313,8 @@ def export_href(data, target: str, search: str | None) -> str:
         state = ViewState()
     roots = data.roots()
     code = state.unit or (roots[0]["code"] if roots else "")
-    if state.unit and hasattr(data, "require"):
-        data.require(code)  # a link for a unit outside the caller's scope is refused (403)
+    if state.unit and hasattr(data, "in_scope") and not data.in_scope(code):
+        raise PreventUpdate  # the screen says "not yours" in its banner; the links stay empty
     if target == "screen.png":
         return f"/api/v1/screen.png{state.with_(unit=code).to_query()}"
     query = state.with_(unit=None).to_query()
