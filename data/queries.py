@@ -693,7 +693,8 @@ def level_counts(conn: Connection, *, unit_code: str, level: str, start: datetim
     in_period = [cases.c.reported_at >= start, cases.c.reported_at < end]
     c = cases.c
     queries = {
-        "cases": select(key.label("code"), *_case_count_columns(intervention_seconds)).select_from(joined)
+        "cases": select(key.label("code"), *case_count_columns(intervention_seconds, INCIDENT_CATEGORIES))
+        .select_from(joined)
         .where(*scope, *_filtered(list(in_period), filters)).group_by(key),
         "overdue": select(key.label("code"), func.count(c.id).label("overdue")).select_from(joined)
         .where(*scope, *_filtered([c.status.in_(vocab.OPEN_STATUSES), c.deadline < now], filters))

@@ -31,7 +31,8 @@ UNIT_METHODS = frozenset({
     "kpis", "children_kpis", "trend", "categories", "children_geometry", "metric_epsg", "heat",
     "heat_cells", "coverage", "members", "dispute_counts", "children", "heat_size",
     "comparison", "profile", "surveys", "police_summary",
-    "sensitive", "loop", "ranking", "rises",  # household risk and special populations: counts per unit, never a household
+    "sensitive",  # household risk and special populations: counts per unit, never a household
+    "loop", "ranking", "rises",
 })
 # First argument is a unit code; the answer is a list of case records.
 CASE_METHODS = frozenset({"recent_cases", "alarms", "feed"})
