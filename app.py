@@ -15,12 +15,12 @@ import dash
 from flask_caching import Cache
 from sqlalchemy.exc import SQLAlchemyError
 
-from callbacks import api, auth, coverage, exports, heat, router, wallscreen
+from callbacks import api, auth, cases, compare, coverage, exports, heat, loop, router, staff, wallscreen
 from dashboard import indicators, limits, strings
 from dashboard.settings import LOOPBACK, Settings, database_url, mask_logged_urls, mask_url, settings_table
 from data import access_cli
 from data.access import Accounts
-from data.service import CityData
+from data.service import CityData, StaffSettings
 from data.stores import open_store
 
 ASSETS = Path(__file__).resolve().parent / "dashboard" / "assets"
@@ -46,7 +46,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
                          incident_categories=settings.incident_category_list)
     data = CityData(store, cache, intervention_minutes=settings.intervention_minutes,
                     timezone=settings.timezone, cache_seconds=settings.cache_seconds,
-                    as_of=settings.as_of, incident_categories=settings.incident_category_list)
+                    as_of=settings.as_of, incident_categories=settings.incident_category_list,
+                    staff=StaffSettings.from_settings(settings))
     # The page router sets app.layout (the shell) and app.validation_layout (every view).
     router.register(app, settings)
     # Callbacks get the service through the access check for each request's principal.
@@ -54,6 +55,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     wallscreen.register(app, scoped, settings)
     heat.register(app, scoped, settings)
     coverage.register(app, scoped, settings)
+    cases.register(app, scoped, settings)
+    staff.register(app, scoped)
+    loop.register(app, scoped, settings)
+    compare.register(app, scoped, settings)
     api.register(app, data, writer_token=settings.writer_token)
     exports.register(app, data, settings)
     # Last: the CSP holds the hash of every inline script.

@@ -1,12 +1,16 @@
 """The JSON API and the map's geometry endpoint, on the same server as the screens.
 
 ``GET /healthz``, ``/api/v1/units``, ``/api/v1/units/<code>``, ``…/children`` and
-``…/children.geojson``. An unknown code is a 404 and a bad parameter a 400, each with a message.
-``POST /api/v1/cases`` is the one write: live ingest with a writer token.
+``…/children.geojson``; the staff endpoints ``GET /api/v1/cases``, ``/api/v1/cases/<external_id>``,
+``…/units/<code>/loop``, ``…/ranking`` and ``…/alarms``. An unknown code is a 404 and a bad
+parameter a 400, each with a message. ``POST /api/v1/cases`` is the one write: live ingest with a
+writer token.
 
 Access (``callbacks/auth.py``): the blueprint's ``before_request`` is ``auth.api_guard``, which
 checks a ``<code>`` in the URL against the caller's scope and the handler's ``@needs(...)``
 against its role; handlers get the service through ``_data()``, already scoped to the caller.
+Case lists and one case need "cases" (analysts and admins); ``?unit=`` is checked by the scoped
+service like a ``<code>``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from callbacks import auth
 from callbacks.throttle import expensive
 from dashboard import limits, strings
+from dashboard.domain import RANK_LEVELS, CaseQuery, parse_int
 from dashboard.indicators import INDICATORS, MAP_METRICS
 from dashboard.limits import TooBusy
 from dashboard.viewstate import CELL_KINDS, BadRequest, Period, ViewState
@@ -479,3 +484,129 @@ def _number(value):
         return None
     value = float(value)
     return None if value != value else round(value, 6)
+
+
+# --- staff work: cases, the closed loop, the ranking at any depth, alarms -------------------------
+
+
+@api.get("/api/v1/cases")
+@auth.needs("cases")
+def cases():
+    """A page of cases: ``unit`` (default the city), the period, ``status``, ``category``,
+    ``source``, ``overdue=1``, ``q`` (description and address), ``sort`` (a column, ``-`` for
+    descending), ``page`` and ``per_page`` (at most 500). ``total`` counts every matching case."""
+    data = _data()
+    code = limits.unit_code(request.args["unit"]) if request.args.get("unit") else data.roots()[0]["code"]
+    found = _unit_or_404(data, code)
+    period, _filters = _period_and_filters(data)
+    query = CaseQuery.from_args(request.args)
+    page = data.case_page(code, period, query)
+    return jsonify(unit=_unit_json(found), period=_period_json(period), total=page["total"],
+                   page=query.page, per_page=query.per_page, sort=query.sort_key(),
+                   cases=[case_json(c) for c in page["cases"]])
+
+
+@api.get("/api/v1/cases/<external_id>")
+@auth.needs("cases")
+def case_detail(external_id):
+    """One case and its closed-loop history in time order: each stage's round (a 退回 starts the
+    next), duration and whether it met its limit."""
+    data = _data()
+    found = data.case(external_id)  # outside the caller's scope: refused (403) by the scoped service
+    if found is None:
+        abort(_error(404, f"未找到事件 case not found: {external_id}"))
+    auth.audit("case_detail", unit=found["grid_code"], object=external_id)
+    body = case_json({k: v for k, v in found.items() if k not in ("events", "stages", "units")})
+    body["units"] = [_unit_json(u) for u in found["units"]]
+    body["events"] = [_json_values(s) for s in found["stages"]]
+    return jsonify(case=body)
+
+
+@api.get("/api/v1/units/<code>/loop")
+def unit_loop(code):
+    """The closed loop of the unit's cases of the period: cases now at each stage, median and
+    90th-percentile hours per stage against its limit, returns, overdue by stage, the level cases
+    were resolved at (矛盾不上交), and the same by child unit."""
+    data = _data()
+    found = _unit_or_404(data, code)
+    period, filters = _period_and_filters(data)
+    answer = data.loop(code, period, filters)
+    return jsonify(unit=_unit_json(found), period=_period_json(period),
+                   **{k: (_number(v) if k == "kept_local_rate" else v) for k, v in answer.items()})
+
+
+@api.get("/api/v1/units/<code>/ranking")
+def unit_ranking(code):
+    """The best or worst units at a depth below: ``level`` (street, community, grid), ``metric``,
+    ``order`` (``worst``/``best``, or ``asc``/``desc`` by value), ``min_cases``, ``limit``."""
+    data = _data()
+    found = _unit_or_404(data, code)
+    period, filters = _period_and_filters(data)
+    args = request.args
+    level = args.get("level") or "grid"
+    if level not in RANK_LEVELS:
+        raise BadRequest(f"未知层级 level={level!r}，可选：{', '.join(RANK_LEVELS)}")
+    metric = args.get("metric") or "closure_rate"
+    if metric not in INDICATORS:
+        raise BadRequest(f"未知指标 metric={metric!r}，可选：{', '.join(INDICATORS)}")
+    worst_first = _rank_order(args.get("order") or "worst", INDICATORS[metric].higher_is_better)
+    min_cases = parse_int(args.get("min_cases"), "min_cases", data.staff.rank_min_cases)
+    limit = parse_int(args.get("limit"), "limit", 20)
+    if min_cases < 0:
+        raise BadRequest(f"最少事件数 min_cases={min_cases} 不能为负")
+    if not 1 <= limit <= 500:
+        raise BadRequest(f"条数 limit={limit} 应在 1 到 500 之间")
+    answer = data.ranking(code, period, filters, level=level, metric=metric, worst_first=worst_first,
+                          min_cases=min_cases, limit=limit)
+    ind = INDICATORS[metric]
+    return jsonify(
+        unit=_unit_json(found), period=_period_json(period), level=level, metric=metric,
+        label=ind.label, order="worst" if worst_first else "best", min_cases=answer["min_cases"],
+        considered=answer["considered"], eligible=answer["eligible"],
+        units=[{"rank": i, "code": r["code"], "name": r["name"], "parent_code": r["parent_code"],
+                "accepted": r["accepted"], "value": _number(r["value"]), "display": ind.format(r["value"])}
+               for i, r in enumerate(answer["rows"], start=1)],
+    )
+
+
+@api.get("/api/v1/units/<code>/alarms")
+def unit_alarms(code):
+    """What the wall screen's alarm list shows: sudden rises, overdue cases and open high-risk
+    disputes, each with its reason in plain words."""
+    data = _data()
+    found = _unit_or_404(data, code)
+    _period, filters = _period_and_filters(data)
+    now = data.now()
+    items = [{**r, "unit": _unit_json(r["unit"])} for r in data.rises(code, filters)]
+    for c in data.alarms(code, filters):
+        kind, text = alarm_reason(c, now)
+        items.append({"kind": kind, "reason": text, "case": case_json(c)})
+    return jsonify(unit=_unit_json(found), now=now.isoformat(timespec="seconds"), alarms=items)
+
+
+def alarm_reason(case: dict, now) -> tuple[str, str]:
+    """Why an alarm case is on the list: how long past its deadline, or a high-risk dispute."""
+    if case.get("deadline") and case["deadline"] < now:
+        late = now - case["deadline"]
+        tag = (strings.OVERDUE_BY.format(days=late.days) if late.days >= 1
+               else strings.OVERDUE_HOURS.format(hours=max(1, late.seconds // 3600)))
+        return "overdue", f"{case['category']} {case['status']}，{tag}"
+    return "high_risk", f"{strings.HIGH_RISK}{case['category']}（{case.get('subcategory') or ''}）未办结"
+
+
+def _rank_order(text: str, higher_is_better: bool) -> bool:
+    """Whether the ranking lists the worst first, from ``order``."""
+    if text in ("worst", "best"):
+        return text == "worst"
+    if text in ("asc", "desc"):
+        return (text == "asc") == higher_is_better
+    raise BadRequest(f"未知排序 order={text!r}，可选：worst, best, asc, desc")
+
+
+def case_json(case: dict) -> dict:
+    """A case as JSON (the fields the scoped service let through), times as ISO text."""
+    return _json_values(case)
+
+
+def _json_values(row: dict) -> dict:
+    return {k: (v.isoformat(timespec="seconds") if hasattr(v, "isoformat") else v) for k, v in row.items()}

@@ -8,8 +8,11 @@ from dash import Input, Output, html
 
 from dashboard import ids
 from layouts import shell
+from layouts.cases import cases_screen
+from layouts.compare import compare_screen
 from layouts.coverage import coverage_screen
 from layouts.heat import heat_screen
+from layouts.loop import loop_screen
 from layouts.wallscreen import wall_screen
 
 
@@ -17,7 +20,9 @@ def register(app, settings) -> None:
     def wall():
         return wall_screen(settings.refresh_seconds, settings.timezone)
 
-    screens = {shell.WALL: wall, shell.HEAT: heat_screen, shell.COVERAGE: coverage_screen}
+    screens = {shell.WALL: wall, shell.HEAT: heat_screen, shell.COVERAGE: coverage_screen,
+               shell.CASES: cases_screen, shell.LOOP: loop_screen,
+               shell.COMPARE: compare_screen}
     app.layout = shell.shell()
     app.validation_layout = html.Div([shell.shell(), *(make() for make in screens.values())])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dash import ClientsideFunction, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks import wiring
+from callbacks import staff, wiring
 from dashboard import ids, strings
 from dashboard.indicators import INDICATORS
 from dashboard.viewstate import Filters, ViewState
@@ -19,17 +19,19 @@ from layouts import facts, figures, kpi, ranking
 
 def _to_controls(state: ViewState) -> dict:
     return {"metric": state.metric, "categories": list(state.filters.categories),
-            "sources": list(state.filters.sources)}
+            "sources": list(state.filters.sources), "rank": state.rank or ""}
 
 
 def _from_controls(state: ViewState, values: dict) -> ViewState:
     filters = Filters(tuple(values["categories"] or ()), tuple(values["sources"] or ()))
-    return state.with_(metric=values["metric"] or state.metric, filters=filters)
+    return state.with_(metric=values["metric"] or state.metric, filters=filters,
+                       rank=values.get("rank") or None)
 
 
 VIEW = wiring.ViewSpec(
     path="/", ids=ids.WALL_VIEW, drill_trace=figures.VALUES_TRACE,
-    controls={"metric": ids.METRIC, "categories": ids.CATEGORY, "sources": ids.SOURCE},
+    controls={"metric": ids.METRIC, "categories": ids.CATEGORY, "sources": ids.SOURCE,
+              "rank": ids.RANK_LEVEL},
     to_controls=_to_controls, from_controls=_from_controls,
 )
 
@@ -105,7 +107,8 @@ def view_model(data: CityData, base: dict) -> dict:
     return {
         **base, "kpis": kpis, "previous": previous, "compare_label": compare_label,
         "children": children, "map_rows": map_rows, "recent": recent, "points": points,
-        "alarms": data.alarms(code, filters), "now": data.as_of(),
+        "alarms": data.alarms(code, filters), "rises": data.rises(code, filters),
+        "now": data.as_of(),
         "trend": data.trend(code, period.last, filters),
         "categories": data.categories(code, period, filters),
         "profile": data.profile(code, period), "surveys": data.surveys(code),
@@ -126,7 +129,9 @@ def panels(data: CityData, vm: dict, *, style: dict, drawn) -> dict:
             rows=vm["map_rows"], metric=state.metric, bounds=vm["geometry"].bounds,
             drill_key=drill_key, style=style, points=vm["points"],
         )
-    if vm["children"]:
+    if vm["children"] and state.rank:
+        rank_title, rank_body = staff.depth_ranking_panel(data, vm)
+    elif vm["children"]:
         level = strings.level_name(vm["children"][0]["level"])
         rank_title = strings.RANKING_TITLE.format(level=level, metric=INDICATORS[state.metric].label)
         rank_body = ranking.ranking(vm["children"], state.metric, vm["href"])
@@ -140,7 +145,8 @@ def panels(data: CityData, vm: dict, *, style: dict, drawn) -> dict:
         "trend": figures.trend_figure(list(trend.index), trend.tolist()),
         "categories": figures.category_figure(list(cats.index), cats.tolist()),
         "ranking_title": rank_title, "ranking": rank_body,
-        "alarms_title": strings.ALARMS_TITLE, "alarms": ranking.alarms(vm["alarms"], vm["now"]),
+        "alarms_title": strings.ALARMS_TITLE,
+        "alarms": ranking.alarms(vm["alarms"], vm["now"], vm.get("rises", ())),
         "updated": strings.UPDATED_AT.format(time=updated), "last_good": updated,
         "facts": facts.facts(vm["profile"], vm["surveys"], vm["police"], vm["sensitive"]),
     }

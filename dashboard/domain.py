@@ -7,6 +7,7 @@ message names the parameter.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -169,3 +170,99 @@ def split_values(value: str | None, name: str = "parameter") -> tuple[str, ...]:
     """``"a,b,"`` as ``("a", "b")``: a comma-separated parameter, empty parts dropped (bounded in
     length and count, see ``dashboard.limits``)."""
     return limits.values(value, name)
+
+
+# --- the case list (/api/v1/cases and /cases) ------------------------------------------------------
+
+# Columns a case list may be sorted by (``sort=-reported_at`` for newest first).
+CASE_SORTS = (
+    "reported_at", "external_id", "category", "subcategory", "source", "status", "deadline",
+    "assigned_at", "handled_at", "responded_at", "closed_at", "returned_count", "risk_level",
+    "resolved_level", "department", "grid_code",
+)
+DEFAULT_CASE_SORT = "-reported_at"
+MAX_PER_PAGE = 500
+MAX_QUERY_TEXT = 100
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """Which page of which cases, beyond unit and period: filters, text search, order and page."""
+
+    filters: Filters = Filters()
+    statuses: tuple[str, ...] = ()
+    overdue: bool = False
+    text: str = ""
+    sort: str = "reported_at"
+    descending: bool = True
+    page: int = 1
+    per_page: int = 50
+
+    def __post_init__(self):
+        for value in self.statuses:
+            if value not in vocab.STATUSES:
+                raise BadRequest(f"未知状态 status={value!r}，可选：{', '.join(vocab.STATUSES)}")
+        if self.sort not in CASE_SORTS:
+            raise BadRequest(f"不能按 sort={self.sort!r} 排序，可选：{', '.join(CASE_SORTS)}"
+                             "（前加 - 为降序）")
+        if self.page < 1:
+            raise BadRequest(f"页码 page={self.page} 应为不小于 1 的整数")
+        if not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise BadRequest(f"每页条数 per_page={self.per_page} 应在 1 到 {MAX_PER_PAGE} 之间")
+        if len(self.text) > MAX_QUERY_TEXT:
+            raise BadRequest(f"搜索词 q 过长（{len(self.text)} 字），最多 {MAX_QUERY_TEXT} 字")
+
+    @classmethod
+    def from_args(cls, q: dict) -> CaseQuery:
+        """From request or URL parameters (``status``, ``category``, ``source``, ``overdue``, ``q``,
+        ``sort``, ``page``, ``per_page``); a bad value raises :class:`BadRequest` naming it."""
+        sort = (q.get("sort") or DEFAULT_CASE_SORT).strip()
+        return cls(
+            filters=Filters(split_values(q.get("category"), "category"),
+                            split_values(q.get("source"), "source")),
+            statuses=split_values(q.get("status"), "status"),
+            overdue=parse_flag(q.get("overdue"), "overdue"),
+            text=(q.get("q") or "").strip(),
+            sort=sort.removeprefix("-"), descending=sort.startswith("-"),
+            page=parse_int(q.get("page"), "page", 1), per_page=parse_int(q.get("per_page"), "per_page", 50),
+        )
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    def sort_key(self) -> str:
+        return ("-" if self.descending else "") + self.sort
+
+
+def parse_int(text, name: str, default: int) -> int:
+    if text is None or text == "":
+        return default
+    text = str(text).strip()
+    if not re.fullmatch(r"-?[0-9]{1,9}", text):  # ASCII digits only: "²" and "１" are not numbers here
+        raise BadRequest(f"参数 {name}={text[:20]!r} 应为整数")
+    return int(text)
+
+
+def parse_flag(text, name: str) -> bool:
+    value = str(text or "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise BadRequest(f"参数 {name}={text!r} 应为 1 或 0")
+
+
+RANK_LEVELS = ("street", "community", "grid")
+
+
+def stage_limits(text: str, intervention_minutes: int) -> dict[str, float]:
+    """Hours a case may stay at each open stage (``"指派=24,处置=72,反馈=48"``); 受理 gets the
+    intervention limit (a case must be assigned within it)."""
+    limits = {vocab.ACCEPTED: intervention_minutes / 60}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        stage, _, hours = part.partition("=")
+        if stage.strip() not in vocab.OPEN_STATUSES:
+            raise ValueError(f"阶段时限 {part!r}: 未知阶段 {stage!r}")
+        limits[stage.strip()] = float(hours)
+    return limits

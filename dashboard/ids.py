@@ -96,3 +96,70 @@ HEAT_VIEW = ViewIds(url=HEAT_URL, period=HEAT_PERIOD, dates=HEAT_DATES, map=HEAT
                     breadcrumb=HEAT_BREADCRUMB, error=HEAT_ERROR, tour=HEAT_TOUR)
 COV_VIEW = ViewIds(url=COV_URL, period=COV_PERIOD, dates=COV_DATES, map=COV_MAP, nav=COV_NAV,
                    breadcrumb=COV_BREADCRUMB, error=COV_ERROR, tour=COV_TOUR)
+
+# The case list and one case's timeline (/cases).
+CASES_URL = "cases-url"
+CASES_ERROR = "cases-error"
+CASES_NAV = "cases-nav"
+CASES_BREADCRUMB = "cases-breadcrumb"
+CASES_PERIOD = "cases-period"
+CASES_DATES = "cases-dates"
+CASES_TOUR = "cases-tour"
+CASES_MAP = "cases-map"  # the open case's place (a small map; its clicks drill nothing)
+CASES_STATUS = "cases-status"
+CASES_CATEGORY = "cases-category"
+CASES_SOURCE = "cases-source"
+CASES_OVERDUE = "cases-overdue"
+CASES_SEARCH = "cases-search"
+CASES_KPIS = "cases-kpis"
+CASES_GRID = "cases-grid"
+CASES_LIST_KEY = "cases-list-key"
+CASES_LIST_KEY_SEEN = "cases-list-key-seen"
+CASES_TIMELINE = "cases-timeline"
+CASES_TIMELINE_TITLE = "cases-timeline-title"
+
+CASES_VIEW = ViewIds(url=CASES_URL, period=CASES_PERIOD, dates=CASES_DATES, map=CASES_MAP, nav=CASES_NAV,
+                     breadcrumb=CASES_BREADCRUMB, error=CASES_ERROR, tour=CASES_TOUR)
+
+# Staff additions to the wall screen: the ranking's depth, the live feed (滚动播报).
+RANK_LEVEL = "rank-level"
+FEED = "live-feed"
+
+# The closed loop (/loop): funnel, stage times against limits, where cases get stuck, by child.
+LOOP_URL = "loop-url"
+LOOP_ERROR = "loop-error"
+LOOP_NAV = "loop-nav"
+LOOP_BREADCRUMB = "loop-breadcrumb"
+LOOP_PERIOD = "loop-period"
+LOOP_DATES = "loop-dates"
+LOOP_TOUR = "loop-tour"
+LOOP_FUNNEL = "loop-funnel"  # the view's "map" for the shared wiring: its clicks drill nothing
+LOOP_CATEGORY = "loop-category"
+LOOP_SOURCE = "loop-source"
+LOOP_KPIS = "loop-kpis"
+LOOP_TIMES = "loop-times"
+LOOP_LEVELS = "loop-levels"
+LOOP_MEMBERS_TITLE = "loop-members-title"
+LOOP_MEMBERS = "loop-members"
+
+LOOP_VIEW = ViewIds(url=LOOP_URL, period=LOOP_PERIOD, dates=LOOP_DATES, map=LOOP_FUNNEL, nav=LOOP_NAV,
+                    breadcrumb=LOOP_BREADCRUMB, error=LOOP_ERROR, tour=LOOP_TOUR)
+
+# Two units side by side (/compare?a=&b=).
+CMP_URL = "cmp-url"
+CMP_ERROR = "cmp-error"
+CMP_NAV = "cmp-nav"
+CMP_BREADCRUMB = "cmp-breadcrumb"
+CMP_PERIOD = "cmp-period"
+CMP_DATES = "cmp-dates"
+CMP_TOUR = "cmp-tour"
+CMP_TREND = "cmp-trend"  # the view's "map" for the shared wiring: its clicks drill nothing
+CMP_A = "cmp-a"
+CMP_B = "cmp-b"
+CMP_KPIS = "cmp-kpis"
+CMP_TABLE = "cmp-table"
+CMP_CATEGORIES = "cmp-categories"
+CMP_LOOP = "cmp-loop"
+
+CMP_VIEW = ViewIds(url=CMP_URL, period=CMP_PERIOD, dates=CMP_DATES, map=CMP_TREND, nav=CMP_NAV,
+                   breadcrumb=CMP_BREADCRUMB, error=CMP_ERROR, tour=CMP_TOUR)

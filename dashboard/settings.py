@@ -167,6 +167,37 @@ class Settings:
         "Requests to expensive endpoints (heat, coverage, exports) one client may have running at "
         "once; more answer 429.",
     )
+    stage_limit_hours: str = _setting(
+        "CITYBRAIN_STAGE_LIMIT_HOURS",
+        "指派=24,处置=72,反馈=48",
+        "Hours a case may stay at each closed-loop stage before the timeline marks it late (受理 uses "
+        "the intervention limit; 核查办结 must come before the case's own deadline).",
+    )
+    rise_p: float = _setting(
+        "CITYBRAIN_RISE_P",
+        0.000001,
+        "Sudden-rise alarm: raised when a unit's count in the last 24 hours is this unlikely against "
+        "its own counts in the same hours of the previous weeks (exact test of two Poisson rates; "
+        "the city has thousands of units and categories, so the threshold is strict).",
+    )
+    rise_min_count: int = _setting(
+        "CITYBRAIN_RISE_MIN_COUNT", 8, "Sudden-rise alarm: the fewest cases in 24 hours that can raise one."
+    )
+    rise_weeks: int = _setting(
+        "CITYBRAIN_RISE_WEEKS", 4, "Sudden-rise alarm: how many previous weeks make the baseline."
+    )
+    overdue_order: str = _setting(
+        "CITYBRAIN_OVERDUE_ORDER",
+        "most_overdue",
+        "Order of overdue cases in the alarm list: `most_overdue` (longest past the deadline first) "
+        "or `newest` (most recently reported first).",
+    )
+    rank_min_cases: int = _setting(
+        "CITYBRAIN_RANK_MIN_CASES",
+        10,
+        "Ranking below the children (all streets, communities or grids): units with fewer cases in "
+        "the period are left out, so that one case does not top the list.",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:

@@ -32,7 +32,7 @@ SPECIAL_POPULATIONS = "特殊人群"
 CATEGORY_TITLE = "事件类别构成"
 RANKING_TITLE = "{level}排名 · {metric}"
 RECENT_TITLE = "最新事件"
-ALARMS_TITLE = "告警 · 超期与高风险纠纷"
+ALARMS_TITLE = "告警 · 突增、超期与高风险纠纷"
 NO_ALARMS = "当前无超期事件和高风险纠纷"
 OVERDUE_BY = "超期{days}天"
 OVERDUE_HOURS = "超期{hours}小时"
@@ -68,7 +68,8 @@ def level_name(level: str) -> str:
 
 
 # --- navigation between the views ---------------------------------------------------------------
-NAV = {"/": "一屏观全城", "/heat": "矛盾纠纷热力", "/coverage": "雪亮覆盖"}
+NAV = {"/": "一屏观全城", "/heat": "矛盾纠纷热力", "/coverage": "雪亮覆盖", "/cases": "事件办理",
+       "/loop": "办理闭环", "/compare": "单元对比"}
 HEAT_TITLE = "矛盾纠纷热力图"
 COVERAGE_TITLE = "雪亮工程覆盖"
 
@@ -138,3 +139,87 @@ LOGOUT_TITLE = "退出登录"
 LOGOUT_SUBMIT = "退出登录"
 LOGOUT = "退出"
 FORBIDDEN = "无权查看：{message}"
+
+# --- the case list and one case's timeline (/cases) ------------------------------------------------
+CASES_TITLE = "事件列表与办理闭环"
+SEARCH_PLACEHOLDER = "搜索描述或地址"
+OVERDUE_ONLY = "只看超期"
+CASES_MATCHING = "符合条件的事件"
+CASES_ACCEPTED = "本单元受理"
+CASES_OPEN = "其中未办结"
+CASES_OVERDUE = "其中超期"
+CASE_COLUMNS = {
+    "external_id": "事件编号", "reported_at": "受理时间", "category": "类别", "subcategory": "子类",
+    "status": "当前环节", "grid_name": "所在网格", "source": "来源", "deadline": "办理时限",
+    "returned_count": "退回", "department": "承办部门",
+}
+TIMELINE_TITLE = "办理闭环"
+TIMELINE_HINT = "点击列表中的事件，查看其办理闭环：各环节时间、经办人、用时与时限、退回轮次"
+CASE_NOT_FOUND = "未找到事件 {id}"
+ROUND = "第{n}轮"
+ROUND_AFTER_RETURN = "第{n}轮（退回后重办）"
+STAGE_TOOK = "用时 {took}"
+STAGE_LIMIT = "时限 {limit}"
+STAGE_ONGOING = "进行中 · 已 {took}"
+WITHIN_LIMIT = "按时"
+OVER_LIMIT = "超时"
+DEADLINE = "办理时限 {at}"
+DEADLINE_MET = "按期办结"
+DEADLINE_MISSED = "逾期办结"
+CASE_PLACE = "位置"
+CASE_DEPARTMENT = "承办部门"
+CASE_SOURCE = "来源"
+CASE_RETURNS = "退回 {n} 次"
+OPEN_CASE = "查看办理闭环"
+
+
+def duration_text(seconds) -> str:
+    """A duration the way staff say it: 35分钟, 5.2小时, 3.4天."""
+    if seconds is None:
+        return "—"
+    minutes = seconds / 60
+    if minutes < 60:
+        return f"{max(minutes, 0):.0f}分钟"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f}小时"
+    return f"{minutes / 1440:.1f}天"
+
+# --- staff additions to the wall screen -------------------------------------------------------------
+RANK_DEPTHS = {"": "下级", "street": "街道", "community": "社区", "grid": "网格"}
+DEPTH_RANKING_TITLE = "{level}排名 · {metric}（最差在前，≥{min_cases}件）"
+DEPTH_RANKING_EMPTY = "本级以下没有受理≥{min_cases}件的{level}"
+DEPTH_RANK_PARENT = "{parent}"
+FEED_TITLE = "滚动播报"
+FEED_EMPTY = "近7天暂无新事件"
+SUDDEN_RISE = "突增"
+
+# --- the closed loop (/loop) -----------------------------------------------------------------------
+LOOP_TITLE = "办理闭环分析"
+LOOP_FUNNEL_TITLE = "各环节事件数（时段内受理，当前所处环节）"
+LOOP_TIMES_TITLE = "各环节用时（中位数 / 90%分位，小时）与时限"
+LOOP_LEVELS_TITLE = "化解层级（矛盾不上交）"
+LOOP_MEMBERS_TITLE = "{level}卡点 · 未办结、超期与退回"
+LOOP_CASES = "受理"
+LOOP_OPEN = "未办结"
+LOOP_OVERDUE = "超期"
+LOOP_RETURNED = "退回事件"
+LOOP_KEPT_LOCAL = "矛盾不上交率"
+LOOP_MEDIAN = "中位数"
+LOOP_P90 = "90%分位"
+LOOP_LIMIT = "时限"
+LOOP_OVERDUE_OF = "其中超期 {n}"
+LOOP_MEMBER_ROW = "未办结 {open} · 超期 {overdue} · 退回 {returned}"
+LOOP_STUCK_AT = "卡在{stage} {n} 件"
+
+# --- two units side by side (/compare) --------------------------------------------------------------
+COMPARE_TITLE = "单元对比"
+COMPARE_PICK = "选择单元"
+COMPARE_KPIS = "指标对比"
+COMPARE_TREND = "近30天受理趋势"
+COMPARE_CATEGORIES = "事件类别构成"
+COMPARE_LOOP = "办理闭环对比"
+COMPARE_HINT = "在上方选择两个单元进行对比（链接形如 /compare?a=…&b=…）"
+COMPARE_INDICATOR = "指标"
+COMPARE_LOOP_ROWS = {"open": "未办结", "overdue": "超期", "returned_cases": "退回事件",
+                     "kept_local_rate": "矛盾不上交率"}
+COMPARE_STAGE_MEDIAN = "{stage}用时中位数"

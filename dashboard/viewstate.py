@@ -15,12 +15,15 @@ from dashboard.domain import (
     CELL_KINDS,
     DEFAULT_PERIOD,
     HEAT_STYLES,
+    MAX_QUERY_TEXT,
     PERIOD_KEYS,
+    RANK_LEVELS,
     BadRequest,
     Filters,
     HeatFilters,
     Period,
     parse_date,
+    parse_flag,
     split_values,
 )
 from dashboard.indicators import DEFAULT_METRIC, MAP_METRICS
@@ -40,6 +43,12 @@ class ViewState:
     heat: HeatFilters = field(default_factory=HeatFilters)  # the heatmap view's filters
     heat_style: str = "cells"  # cells | density
     cell: str = "hex"  # hex | square
+    overdue: bool = False  # the case list: only overdue cases
+    q: str = ""  # the case list: text searched in description and address
+    case: str | None = None  # the case list: the open case (its external id)
+    rank: str | None = None  # the wall screen's ranking: None for the children, or a level below
+    a: str | None = None  # the compare view: the two units side by side
+    b: str | None = None
 
     @classmethod
     def from_query(cls, search: str | None) -> ViewState:
@@ -70,7 +79,18 @@ class ViewState:
         heat = HeatFilters(split_values(q.get("subcategory"), "subcategory"), filters.sources,
                            split_values(q.get("status"), "status"), HeatFilters.from_args(q).hours)
         unit = limits.unit_code(q["unit"]) if q.get("unit") else None
-        return cls(unit, key, first, last, metric, filters, tour, heat, heat_style, cell)
+        text = (q.get("q") or "").strip()
+        if len(text) > MAX_QUERY_TEXT:
+            raise BadRequest(f"搜索词 q 过长（{len(text)} 字），最多 {MAX_QUERY_TEXT} 字")
+        case = q.get("case") or None
+        if case is not None and len(case) > 64:
+            raise BadRequest("事件编号 case 过长")
+        rank = q.get("rank") or None
+        if rank is not None and rank not in RANK_LEVELS:
+            raise BadRequest(f"未知排名层级 rank={rank!r}，可选：{', '.join(RANK_LEVELS)}")
+        a, b = (limits.unit_code(q[k], k) if q.get(k) else None for k in ("a", "b"))
+        return cls(unit, key, first, last, metric, filters, tour, heat, heat_style, cell,
+                   parse_flag(q.get("overdue"), "overdue"), text, case, rank, a, b)
 
     def to_query(self) -> str:
         """The query string for this state, without defaults, so links stay short."""
@@ -96,6 +116,18 @@ class ViewState:
             q["style"] = self.heat_style
         if self.cell != "hex":
             q["cell"] = self.cell
+        if self.overdue:
+            q["overdue"] = "1"
+        if self.q:
+            q["q"] = self.q
+        if self.case:
+            q["case"] = self.case
+        if self.rank:
+            q["rank"] = self.rank
+        if self.a:
+            q["a"] = self.a
+        if self.b:
+            q["b"] = self.b
         return "?" + urlencode(q, safe=",") if q else ""
 
     def period(self, today: date) -> Period:

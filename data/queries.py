@@ -7,14 +7,14 @@ named here are what ``dashboard.indicators`` divides.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection
 
 from dashboard import vocab
-from dashboard.domain import Filters, HeatFilters
+from dashboard.domain import CaseQuery, Filters, HeatFilters
 from data.schema import (
     cameras,
     case_events,
@@ -264,10 +264,12 @@ def recent_cases(
 
 def alarm_cases(
     conn: Connection, *, unit_code: str, now: datetime, filters: Filters = Filters(), limit: int = 30,
+    newest_first: bool = False,
 ) -> list[dict]:
     """Open cases that need a leader's eye now: past their deadline, or high-risk disputes.
 
-    Most overdue first, then the newest high-risk disputes.
+    Overdue first (the most overdue first, or the newest first with ``newest_first``), then the
+    newest high-risk disputes.
     """
     c = cases.c
     overdue = c.deadline < now  # ``now``: the data's own moment (``CityData.as_of``)
@@ -277,7 +279,8 @@ def alarm_cases(
                c.risk_level, c.grid_code, c.description)
         .where(*_filtered([_in_unit(unit_code), c.status.in_(vocab.OPEN_STATUSES),
                            or_(overdue, high_risk)], filters))
-        .order_by(case((overdue, 0), else_=1), c.deadline, c.reported_at.desc(), c.external_id)
+        .order_by(case((overdue, 0), else_=1), *([] if newest_first else [c.deadline]),
+                  c.reported_at.desc(), c.external_id)
         .limit(limit)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
@@ -510,3 +513,258 @@ def police_counts(conn: Connection, *, unit_code: str, start: datetime, end: dat
 def police_since(conn: Connection) -> datetime | None:
     """The earliest police case: before it, no police data to compare with."""
     return conn.execute(select(func.min(police_cases.c.reported_at))).scalar()
+
+
+# --- the case list, one case and its history (/api/v1/cases, /cases) -----------------------------
+
+CASE_LIST_COLUMNS = (
+    "external_id", "category", "subcategory", "source", "status", "reported_at", "assigned_at",
+    "handled_at", "responded_at", "closed_at", "deadline", "returned_count", "resolved_level",
+    "risk_level", "satisfaction", "department", "grid_code", "description",
+)
+
+
+def _case_conditions(unit_code: str, start: datetime, end: datetime, query: CaseQuery, now: datetime):
+    """The rows of a case list: the same unit, period and filters as 受理, then the list's own."""
+    c = cases.c
+    conditions = _filtered([_in_unit(unit_code), c.reported_at >= start, c.reported_at < end],
+                           query.filters)
+    if query.statuses:
+        conditions.append(c.status.in_(query.statuses))
+    if query.overdue:
+        conditions += [c.status.in_(vocab.OPEN_STATUSES), c.deadline < now]
+    if query.text:
+        pattern = "%" + query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conditions.append(or_(c.description.like(pattern, escape="\\"),
+                              units.c.name.like(pattern, escape="\\")))
+    return conditions
+
+
+def case_page(conn: Connection, *, unit_code: str, start: datetime, end: datetime, query: CaseQuery,
+              now: datetime) -> dict:
+    """``{"total": N, "cases": [...]}``: one page of the unit's cases, sorted and cut by the database.
+
+    ``q`` searches the description and the address (the name of the case's grid: cases carry a
+    point, not a street address). Ties in the sort column are broken by ``id`` so pages never
+    overlap or skip a row.
+    """
+    c = cases.c
+    conditions = _case_conditions(unit_code, start, end, query, now)
+    source = cases.outerjoin(units, units.c.code == c.grid_code) if query.text else cases
+    total = conn.execute(select(func.count()).select_from(source).where(*conditions)).scalar_one()
+    column = c[query.sort]
+    order = [column.desc() if query.descending else column.asc(),
+             c.id.desc() if query.descending else c.id.asc()]
+    if column.nullable and query.sort not in ("reported_at",):
+        order.insert(0, column.is_(None))  # empty values last, in either direction, on both stores
+    rows = conn.execute(
+        select(*(c[name] for name in CASE_LIST_COLUMNS), units.c.name.label("grid_name"))
+        .select_from(cases.outerjoin(units, units.c.code == c.grid_code))
+        .where(*conditions).order_by(*order).offset(query.offset).limit(query.per_page)
+    ).mappings().all()
+    return {"total": int(total), "cases": [dict(r) for r in rows]}
+
+
+def case_detail(conn: Connection, external_id: str) -> dict | None:
+    """One case with its point (WKB), grid and the chain of units above it, and its ``events`` in
+    time order."""
+    c = cases.c
+    row = conn.execute(
+        select(c.id, *(c[name] for name in CASE_LIST_COLUMNS), c.geom, units.c.name.label("grid_name"))
+        .select_from(cases.outerjoin(units, units.c.code == c.grid_code))
+        .where(c.external_id == external_id)
+    ).mappings().first()
+    if row is None:
+        return None
+    found = dict(row)
+    e = case_events.c
+    found["events"] = [dict(r) for r in conn.execute(
+        select(e.status, e.at, e.actor, e.note).where(e.case_id == found.pop("id"))
+        .order_by(e.at, e.id)).mappings()]
+    found["units"] = ancestors(conn, found["grid_code"]) if found["grid_code"] else []
+    return found
+
+
+def feed_cases(conn: Connection, *, unit_code: str, since: datetime, limit: int = 20) -> list[dict]:
+    """The newest cases in the unit reported since ``since`` (the wall screen's 滚动播报)."""
+    c = cases.c
+    query = (
+        select(c.external_id, c.category, c.subcategory, c.status, c.reported_at, c.grid_code,
+               c.description, units.c.name.label("grid_name"))
+        .select_from(cases.outerjoin(units, units.c.code == c.grid_code))
+        .where(_in_unit(unit_code), c.reported_at >= since)
+        .order_by(c.reported_at.desc(), c.id.desc()).limit(limit)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+# --- the closed loop (/api/v1/units/<code>/loop, /loop) -------------------------------------------
+
+# Each stage and the status time that ends it: a case "at 受理" waits for 指派, and so on.
+STAGE_ENDS = (
+    (vocab.ACCEPTED, "reported_at", "assigned_at"),
+    (vocab.ASSIGNED, "assigned_at", "handled_at"),
+    (vocab.HANDLING, "handled_at", "responded_at"),
+    (vocab.RESPONDED, "responded_at", "closed_at"),
+)
+
+
+def loop_members(conn: Connection, *, members: list[str], start: datetime, end: datetime,
+                 now: datetime, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per member unit and status of the cases reported in the period: how many, how many past
+    their deadline now, how many were returned and how often. Columns ``code``, ``status``,
+    ``cases``, ``overdue``, ``returned_cases``, ``returns``."""
+    c = cases.c
+    overdue = and_(c.status.in_(vocab.OPEN_STATUSES), c.deadline < now)
+    query = (
+        select(unit_closure.c.ancestor_code.label("code"), c.status, func.count(c.id).label("cases"),
+               _count_if(overdue, "overdue"), _count_if(c.returned_count > 0, "returned_cases"),
+               func.coalesce(func.sum(c.returned_count), 0).label("returns"))
+        .join(unit_closure, unit_closure.c.descendant_code == c.grid_code)
+        .where(unit_closure.c.ancestor_code.in_(members),
+               *_filtered([c.reported_at >= start, c.reported_at < end], filters))
+        .group_by(unit_closure.c.ancestor_code, c.status)
+    )
+    frame = pd.DataFrame(conn.execute(query).mappings().all(),
+                         columns=["code", "status", "cases", "overdue", "returned_cases", "returns"])
+    return frame.astype({k: "int64" for k in ("cases", "overdue", "returned_cases", "returns")})
+
+
+def loop_stage_seconds(conn: Connection, *, unit_code: str, start: datetime, end: datetime,
+                       filters: Filters = Filters()) -> pd.DataFrame:
+    """Seconds each case of the period spent in each stage it has finished (NaN where not), one
+    column per stage: what the medians and 90th percentiles are taken over."""
+    c = cases.c
+    columns = [seconds_between(c[begin], c[finish]).label(stage) for stage, begin, finish in STAGE_ENDS]
+    query = select(*columns).where(*_filtered([_in_unit(unit_code), c.reported_at >= start,
+                                                c.reported_at < end], filters))
+    return pd.DataFrame(conn.execute(query).all(), columns=[s for s, _, _ in STAGE_ENDS], dtype="float64")
+
+
+def resolved_levels(conn: Connection, *, unit_code: str, start: datetime, end: datetime,
+                    filters: Filters = Filters()) -> dict[str, int]:
+    """Cases of the period resolved at each level (矛盾不上交: 网格 … 市), every level present."""
+    c = cases.c
+    query = (
+        select(c.resolved_level, func.count(c.id))
+        .where(*_filtered([_in_unit(unit_code), c.reported_at >= start, c.reported_at < end,
+                           c.resolved_level.isnot(None)], filters))
+        .group_by(c.resolved_level)
+    )
+    found = dict(conn.execute(query).all())
+    return {level: int(found.get(level, 0)) for level in vocab.RESOLVED_LEVELS}
+
+
+# --- worst places at any depth (/api/v1/units/<code>/ranking) -------------------------------------
+
+
+def level_counts(conn: Connection, *, unit_code: str, level: str, start: datetime, end: datetime,
+                 now: datetime, filters: Filters = Filters(), intervention_seconds: int = 3600,
+                 parts: tuple[str, ...] = ("cases", "overdue", "cameras")) -> pd.DataFrame:
+    """The counts in ``ALL_COUNTS`` for each unit of ``level`` below ``unit_code`` (all of them, at
+    any depth), indexed by code, with ``name`` and ``parent_code``. Units with nothing get zeros.
+
+    ``parts`` chooses the queries: ``cases`` (the period's case counts), ``overdue`` (open past
+    the deadline now), ``cameras``; a count whose part is left out is zero (a ranking by one
+    indicator asks only for its part). At grid level the cases group by their own grid code;
+    above it by the ancestor link.
+    """
+    below = select(unit_closure.c.descendant_code).where(unit_closure.c.ancestor_code == unit_code)
+    members = conn.execute(
+        select(units.c.code, units.c.name, units.c.parent_code, units.c.population)
+        .where(units.c.level == level, units.c.code.in_(below)).order_by(units.c.code)
+    ).all()
+    frame = pd.DataFrame([tuple(m) for m in members], columns=["code", "name", "parent_code", "population"])
+    frame = frame.set_index("code").astype({"population": "float64"})
+    if frame.empty:
+        return frame.reindex(columns=["name", "parent_code", *ALL_COUNTS])
+    if level == "grid":
+        key, joined, cam_key, cam_joined = cases.c.grid_code, cases, cameras.c.grid_code, cameras
+        scope = [cases.c.grid_code.in_(below)]
+        cam_scope = [cameras.c.grid_code.in_(below)]
+    else:
+        link = unit_closure.alias("link")
+        key = link.c.ancestor_code
+        joined = cases.join(link, link.c.descendant_code == cases.c.grid_code)
+        cam_key = key
+        cam_joined = cameras.join(link, link.c.descendant_code == cameras.c.grid_code)
+        in_level = select(units.c.code).where(units.c.level == level, units.c.code.in_(below))
+        scope = cam_scope = [key.in_(in_level)]
+    in_period = [cases.c.reported_at >= start, cases.c.reported_at < end]
+    c = cases.c
+    queries = {
+        "cases": select(key.label("code"), *case_count_columns(intervention_seconds, INCIDENT_CATEGORIES))
+        .select_from(joined)
+        .where(*scope, *_filtered(list(in_period), filters)).group_by(key),
+        "overdue": select(key.label("code"), func.count(c.id).label("overdue")).select_from(joined)
+        .where(*scope, *_filtered([c.status.in_(vocab.OPEN_STATUSES), c.deadline < now], filters))
+        .group_by(key),
+        "cameras": select(cam_key.label("code"), func.count(cameras.c.id).label("cameras"),
+                          _count_if(cameras.c.status == vocab.ONLINE, "cameras_online"))
+        .select_from(cam_joined).where(*cam_scope).group_by(cam_key),
+    }
+    for query in (queries[p] for p in parts):
+        part = pd.DataFrame(conn.execute(query).mappings().all())
+        if not part.empty:
+            frame = frame.join(part.set_index("code").astype("float64"), how="left")
+    for name in ALL_COUNTS:
+        if name not in frame:
+            frame[name] = 0.0
+    frame[list(ALL_COUNTS[:-1])] = frame[list(ALL_COUNTS[:-1])].fillna(0)
+    return frame[["name", "parent_code", *ALL_COUNTS]]
+
+
+# --- sudden rises (the alarm list) ----------------------------------------------------------------
+
+
+def window_counts(conn: Connection, *, unit_code: str, now: datetime, hours: int = 24, weeks: int = 4,
+                  ) -> pd.DataFrame:
+    """Cases per unit at every depth below (and including) ``unit_code``, per category, in the last
+    ``hours`` before ``now`` (window 0) and in the same hours 1…``weeks`` weeks earlier.
+
+    Columns ``code``, ``category``, ``window``, ``n``; only non-zero rows. The windows are a few
+    days of cases in all: each is one range scan of the time index, and the counts are added up
+    the hierarchy here rather than by probing every grid of a city.
+    """
+    c = cases.c
+    span = timedelta(hours=hours)
+    parts = []
+    for w in range(weeks + 1):
+        start = now - timedelta(weeks=w) - span
+        parts.append(select(c.grid_code, c.category, literal(w).label("window"))
+                     .where(c.reported_at >= start, c.reported_at < start + span, c.grid_code.isnot(None)))
+    rows = pd.DataFrame(conn.execute(union_all(*parts)).all(), columns=["grid_code", "category", "window"])
+    empty = pd.DataFrame(columns=["code", "category", "window", "n"])
+    if rows.empty:
+        return empty
+    below = {r[0] for r in conn.execute(
+        select(unit_closure.c.descendant_code).where(unit_closure.c.ancestor_code == unit_code))}
+    rows = rows[rows["grid_code"].isin(below)]
+    links = ancestor_links(conn, sorted(set(rows["grid_code"])))
+    links = links[links["ancestor_code"].isin(below)]
+    if rows.empty or links.empty:
+        return empty
+    up = rows.merge(links, left_on="grid_code", right_on="descendant_code")
+    counts = up.groupby(["ancestor_code", "category", "window"]).size().rename("n").reset_index()
+    return counts.rename(columns={"ancestor_code": "code"})
+
+
+def units_by_code(conn: Connection, codes) -> dict[str, dict]:
+    """The named units (with their level), by code."""
+    codes = list(codes)
+    found = {}
+    for i in range(0, len(codes), 900):
+        for r in conn.execute(select(*_UNIT_COLUMNS).where(units.c.code.in_(codes[i:i + 900]))).mappings():
+            found[r["code"]] = dict(r)
+    return found
+
+
+def ancestor_links(conn: Connection, codes) -> pd.DataFrame:
+    """``ancestor_code``, ``descendant_code``, ``depth`` for every unit in ``codes``."""
+    codes = list(codes)
+    rows = []
+    for i in range(0, len(codes), 900):
+        rows += conn.execute(select(unit_closure.c.ancestor_code, unit_closure.c.descendant_code,
+                                    unit_closure.c.depth)
+                             .where(unit_closure.c.descendant_code.in_(codes[i:i + 900]))).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=["ancestor_code", "descendant_code", "depth"])

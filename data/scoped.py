@@ -12,6 +12,8 @@
   stripped to ``access.PUBLIC_CASE_FIELDS`` (no text, no address, no point: the map at a grid
   draws no dots); an analyst's or admin's case list is written to the audit trail.
 
+The case list (``case_page``) and one case (``case``) need "cases" and are methods here.
+
 Adding a method to ``CityData``: name it in ``UNIT_METHODS`` (its first argument is a unit code),
 ``CASE_METHODS`` (a unit code, and it returns case records), ``FREE`` (nothing about a unit) or
 ``WRITES`` (a write, never reached through this wrapper).
@@ -30,16 +32,17 @@ UNIT_METHODS = frozenset({
     "heat_cells", "coverage", "members", "dispute_counts", "children", "heat_size",
     "comparison", "profile", "surveys", "police_summary",
     "sensitive",  # household risk and special populations: counts per unit, never a household
+    "loop", "ranking", "rises",
 })
 # First argument is a unit code; the answer is a list of case records.
-CASE_METHODS = frozenset({"recent_cases", "alarms"})
+CASE_METHODS = frozenset({"recent_cases", "alarms", "feed"})
 # Nothing about a unit: passed through.
 # ``cached_answer`` keeps bytes built by a closure over this wrapper (so checked as they are built);
 # ``store_problem``/``check_store``: whether the embedded file was replaced while served.
 # ``as_of``, ``data_since`` and ``outside_grid`` are moments and counts of the whole store.
 FREE = frozenset({"version", "now", "as_of", "data_since", "outside_grid", "case_points",
                   "coverage_drawing", "timezone", "cache_seconds", "intervention_seconds",
-                  "cached_answer", "store_problem", "check_store", "unavailable"})
+                  "cached_answer", "store_problem", "check_store", "unavailable", "staff", "stage_limits"})
 # Not for readers at all: only the ingest handler calls it, on the service itself, after
 # ``@auth.needs("ingest")`` (callbacks/api.py). Through the wrapper it fails like an unnamed one.
 WRITES = frozenset({"ingest_cases"})
@@ -99,6 +102,26 @@ class ScopedData:
                 for u in chain[codes.index(self.principal.unit):]]
 
     # --- case records ---
+
+    def case_page(self, code: str, period, query) -> dict:
+        """A page of the unit's case list: only for those who may see cases ("cases")."""
+        self.require(code, "cases")
+        page = self._data.case_page(code, period, query)
+        return {**page, "cases": self._cases("case_page", code, page["cases"])}
+
+    def case(self, external_id: str) -> dict | None:
+        """One case with its history: "cases" on its grid. An unknown case is ``None``; a case
+        outside the scope is refused like any unit outside it."""
+        check(self.principal, None, "cases")
+        found = self._data.case(external_id)
+        if found is None:
+            return None
+        if found["grid_code"] is None:
+            if not self.city_wide:
+                raise out_of_scope(external_id)
+        else:
+            self.require(found["grid_code"], "cases")
+        return found
 
     def cell_cases(self, ids, *, unit_code: str) -> list[dict]:
         """A heat cell's cases, only those inside ``unit_code`` (checked)."""

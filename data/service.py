@@ -21,9 +21,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dashboard import limits, vocab
-from dashboard.domain import BadRequest, Filters, HeatFilters, Period, local_now
+from dashboard.domain import BadRequest, CaseQuery, Filters, HeatFilters, Period, local_now, stage_limits
 from dashboard.indicators import INDICATORS, NO_VALUE, compute
-from data import queries
+from data import loop, queries, rises
 from data.coverage import coverage_summary
 from data.ingest import importer as ingest
 from data.stores.base import QueryTimeout, Store, StoreUnavailable
@@ -75,11 +75,31 @@ class Geometry:
     bounds: tuple[float, float, float, float]
 
 
+@dataclass(frozen=True)
+class StaffSettings:
+    """The settings of the staff views: stage limits, sudden-rise thresholds, alarm order,
+    the ranking's minimum volume (see ``dashboard.settings``)."""
+
+    stage_limit_hours: str = "指派=24,处置=72,反馈=48"
+    rise_p: float = 0.000001
+    rise_min_count: int = 8
+    rise_weeks: int = 4
+    overdue_order: str = "most_overdue"
+    rank_min_cases: int = 10
+
+    @classmethod
+    def from_settings(cls, settings) -> StaffSettings:
+        return cls(**{f: getattr(settings, f) for f in cls.__dataclass_fields__})
+
+
 class CityData:
     def __init__(self, store: Store, cache, *, intervention_minutes: int = 60,
                  timezone: str = "Asia/Shanghai", cache_seconds: int = 600, as_of: str = "auto",
-                 incident_categories: tuple[str, ...] = queries.INCIDENT_CATEGORIES):
+                 incident_categories: tuple[str, ...] = queries.INCIDENT_CATEGORIES,
+                 staff: StaffSettings | None = None):
         self.store = store
+        self.staff = staff or StaffSettings()
+        self.stage_limits = stage_limits(self.staff.stage_limit_hours, intervention_minutes)
         self.cache = cache
         self.intervention_seconds = intervention_minutes * 60
         self.timezone = timezone
@@ -219,17 +239,19 @@ class CityData:
     @staticmethod
     def case_points(cases: list[dict]) -> list[dict]:
         """Map points of the cases that have a location (:meth:`recent_cases`): ``lon``, ``lat``,
-        ``status``, ``category`` and ``reported_at`` (``YYYY-MM-DD HH:MM``)."""
+        ``status``, ``category``, ``reported_at`` (``YYYY-MM-DD HH:MM``), ``external_id`` and
+        ``grid_code`` (a click opens the case)."""
         located = [c for c in cases if c.get("geom")]
         lonlat = points(shapely.from_wkb([c["geom"] for c in located])) if located else []
         return [{"lon": float(x), "lat": float(y), "status": c["status"], "category": c["category"],
-                 "reported_at": f"{c['reported_at']:%Y-%m-%d %H:%M}"}
+                 "reported_at": f"{c['reported_at']:%Y-%m-%d %H:%M}", "external_id": c.get("external_id"),
+                 "grid_code": c.get("grid_code")}
                 for (x, y), c in zip(lonlat, located, strict=True)]
 
     def alarms(self, code: str, filters: Filters = Filters()) -> list[dict]:
         """Overdue cases and open high-risk disputes in the unit, as of the data's moment."""
         return self._cached("alarms", queries.alarm_cases, unit_code=code, now=self.as_of(),
-                            filters=filters)
+                            filters=filters, newest_first=self.staff.overdue_order == "newest")
 
     # --- comparisons (同比 / 环比) ---------------------------------------------------------------
 
@@ -486,3 +508,106 @@ class CityData:
     def dispute_counts(self, code: str, period: Period, heat: HeatFilters = HeatFilters()) -> dict:
         return self._cached("dispute_counts", queries.dispute_member_counts, members=self.members(code),
                             unit_code=code, start=period.start, end=period.end, heat=heat)
+
+    # --- staff work: cases, the closed loop, rankings at any depth, rises, the feed ---------------
+
+    def case_page(self, code: str, period: Period, query: CaseQuery) -> dict:
+        """One page of the unit's cases for the period: ``{"total", "cases"}`` (sorted and paged by
+        the database). ``total`` without status/overdue/q filters is the unit's 受理."""
+        now = self.now().replace(second=0, microsecond=0)
+        return self._cached("case_page", queries.case_page, unit_code=code, start=period.start,
+                            end=period.end, query=query, now=now)
+
+    def case(self, external_id: str) -> dict | None:
+        """One case with its timeline (``stages``: each event with its round, duration, limit) and
+        its point as ``lon``/``lat`` (``None`` without one)."""
+        found = self._cached("case", queries.case_detail, external_id=external_id)
+        if found is None:
+            return None
+        stages = loop.timeline(found["events"], limits_hours=self.stage_limits, deadline=found["deadline"],
+                               closed_at=found["closed_at"], now=self.now())
+        lon = lat = None
+        if found["geom"] is not None:
+            (lon, lat), = points([shapely.from_wkb(found["geom"])])
+        return {**{k: v for k, v in found.items() if k != "geom"}, "lon": None if lon is None else float(lon),
+                "lat": None if lat is None else float(lat), "stages": stages}
+
+    def feed(self, code: str, limit: int = 20, days: int = 7) -> list[dict]:
+        """The newest cases in the unit (the wall screen's 滚动播报), from the last ``days`` days."""
+        since = datetime.combine(self.now().date() - timedelta(days=days), datetime.min.time())
+        return self._cached("feed", queries.feed_cases, unit_code=code, since=since, limit=limit)
+
+    def loop(self, code: str, period: Period, filters: Filters = Filters()) -> dict:
+        """The closed loop of the unit's cases of the period: funnel, stage times against limits,
+        returns, overdue by stage, resolved-at levels, and the same by member unit."""
+        return self._cached_call("loop", self._loop, code=code, start=period.start, end=period.end,
+                                 filters=filters, now=self.now().replace(second=0, microsecond=0))
+
+    def _loop(self, *, code, start, end, filters, now) -> dict:
+        members = self.children(code) or [self.unit(code)]
+        names = {m["code"]: m["name"] for m in members}
+        rows = self._query(queries.loop_members, members=list(names), start=start, end=end, now=now,
+                           filters=filters)
+        period = {"unit_code": code, "start": start, "end": end, "filters": filters}
+        seconds = self._query(queries.loop_stage_seconds, **period)
+        levels = self._query(queries.resolved_levels, **period)
+        resolved = sum(levels.values())
+        local = sum(levels[lv] for lv in vocab.LOCAL_RESOLVED_LEVELS)
+        return {**loop.funnel(rows), "stage_times": loop.stage_times(seconds, self.stage_limits),
+                "resolved_levels": levels, "kept_local_rate": local / resolved if resolved else None,
+                "members": loop.by_member(rows, names)}
+
+    def ranking(self, code: str, period: Period, filters: Filters = Filters(), *, level: str,
+                metric: str, worst_first: bool = True, min_cases: int | None = None,
+                limit: int = 20) -> dict:
+        """Units of ``level`` anywhere below ``code`` ranked by ``metric`` in its own direction
+        (worst first: lowest 办结率, most 超期), those with fewer than ``min_cases`` cases left out.
+        ``{"rows": [...], "considered": N, "eligible": M}``."""
+        min_cases = self.staff.rank_min_cases if min_cases is None else min_cases
+        now = self.now().replace(second=0, microsecond=0)
+        ind = INDICATORS[metric]
+        # Only the queries the metric needs (and the period's cases, for the minimum volume).
+        needed = {ind.numerator, ind.denominator}
+        parts = ("cases", *(["overdue"] if "overdue" in needed else []),
+                 *(["cameras"] if needed & {"cameras", "cameras_online"} else []))
+        counts = self._cached("level_counts", queries.level_counts, unit_code=code, level=level,
+                              start=period.start, end=period.end, now=now, filters=filters,
+                              intervention_seconds=self.intervention_seconds, parts=parts)
+        # Vectorised: a city has tens of thousands of grids, only ``limit`` rows leave here.
+        frame = counts.reset_index()
+        num = frame[ind.numerator].astype("float64")
+        if ind.denominator is None:
+            value = num
+        else:
+            den = frame[ind.denominator].astype("float64")
+            value = (num / den.where(den > 0)) * ind.scale
+        frame = frame.assign(value=value)
+        eligible = frame[(frame["accepted"] >= min_cases) & frame["value"].notna()]
+        # Worst first is ascending for a higher-is-better metric; ties by volume, then code.
+        ascending = ind.higher_is_better == worst_first
+        eligible = eligible.assign(key=eligible["value"] if ascending else -eligible["value"])
+        top = eligible.sort_values(["key", "accepted", "code"], ascending=[True, False, True]).head(limit)
+        rows = [{"code": r.code, "name": r.name, "parent_code": r.parent_code, "level": level,
+                 "accepted": int(r.accepted), "value": float(r.value)} for r in top.itertuples()]
+        return {"rows": rows, "considered": len(frame), "eligible": len(eligible), "min_cases": min_cases}
+
+    def rises(self, code: str, filters: Filters = Filters(), *, now: datetime | None = None) -> list[dict]:
+        """Sudden rises in the unit and below, in plain words (see ``data.rises``)."""
+        now = (now or self.now()).replace(second=0, microsecond=0)
+        return self._cached_call("rises", self._rises, code=code, now=now, categories=filters.categories)
+
+    def _rises(self, *, code, now, categories) -> list[dict]:
+        st = self.staff
+        counts = self._query(queries.window_counts, unit_code=code, now=now, weeks=st.rise_weeks)
+        found = rises.find(counts, weeks=st.rise_weeks, p=st.rise_p, min_count=st.rise_min_count,
+                           categories=categories)
+        if found.empty:
+            return []
+        links = self._query(queries.ancestor_links, codes=sorted(set(found["code"])))
+        kept = rises.explained(found, links)
+        named = self._query(queries.units_by_code, codes=sorted(set(kept["code"])))
+        return [{"kind": "sudden_rise", "unit": named[r.code], "category": r.category or None,
+                 "count": int(r.count), "baseline": round(float(r.baseline), 2), "p": float(r.p),
+                 "reason": rises.reason(named[r.code]["name"], r.category, int(r.count), r.baseline,
+                                        st.rise_weeks)}
+                for r in kept.itertuples()]

@@ -68,6 +68,7 @@ def rate_ticks(zmin: float, zmax: float) -> dict:
 
 
 VALUES_TRACE = 1  # the unit map's coloured polygons (trace 0 is their flat background)
+POINTS_TRACE = 2  # at a grid, its cases as dots (customdata: category, status, time, id, grid)
 
 
 def unit_map(*, geojson_url: str, rows: list[dict], metric: str, bounds, drill_key: str,
@@ -100,7 +101,8 @@ def unit_map(*, geojson_url: str, rows: list[dict], metric: str, bounds, drill_k
             lon=[p["lon"] for p in points], lat=[p["lat"] for p in points], mode="markers",
             marker={"size": 11, "color": [theme.STATUS_COLORS.get(p["status"], theme.ACCENT)
                                           for p in points]},
-            customdata=[[p["category"], p["status"], p["reported_at"]] for p in points],
+            customdata=[[p["category"], p["status"], p["reported_at"], p.get("external_id"),
+                         p.get("grid_code")] for p in points],
             hovertemplate="%{customdata[0]} · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
         ))
     view = fit_bounds(bounds)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from urllib.parse import urlencode
 
 from dash import dcc, html
 
@@ -33,11 +34,15 @@ def recent_cases(cases: list[dict]) -> html.Div:
     return html.Ul([case_row(c, c["category"]) for c in cases], className="case-list")
 
 
-def alarms(cases: list[dict], now) -> html.Div:
-    """Overdue cases (how long past the deadline) and high-risk disputes, as text."""
-    if not cases:
+def alarms(cases: list[dict], now, rises: list[dict] = ()) -> html.Div:
+    """Sudden rises (in words), overdue cases (how long past the deadline) and high-risk
+    disputes, as text."""
+    if not cases and not rises:
         return html.Div(strings.NO_ALARMS, className="empty")
-    rows = []
+    rows = [html.Li(className="case-row rise-row", children=[
+        html.Div([html.Span(strings.SUDDEN_RISE, className="alarm-tag"),
+                  html.Span(r["reason"], className="rise-text")], className="case-head rise-head"),
+    ]) for r in rises]
     for c in cases:
         late = now - c["deadline"] if c.get("deadline") and c["deadline"] < now else None
         if late is None:
@@ -65,13 +70,22 @@ def rank_row(i: int, unit: dict, href_for, share: float, value_text: str, *extra
     ])
 
 
+def case_href(case: dict) -> str | None:
+    """Where a case opens: the case list of its grid with its timeline (``/cases?…&case=``)."""
+    if not case.get("external_id") or not case.get("grid_code"):
+        return None
+    return "/cases?" + urlencode({"unit": case["grid_code"], "case": case["external_id"]})
+
+
 def case_row(case: dict, label: str, *, tag=None, year: int | None = None) -> html.Li:
     """One case: an optional tag, its label, status and time, then its text as text (never HTML).
     A time outside ``year`` (the data's current year) shows its year."""
     head = [tag] if tag is not None else []
     at = case["reported_at"]
+    href = case_href(case)
     head += [
-        html.Span(label, className="case-cat"),
+        dcc.Link(label, href=href, className="case-cat case-link", title=strings.OPEN_CASE) if href
+        else html.Span(label, className="case-cat"),
         html.Span(case["status"], className="case-status", **{"data-status": case["status"]}),
         html.Span(case_time(at, year), className="case-time"),
     ]
@@ -90,3 +104,38 @@ def case_time(at, year: int | None = None) -> str:
 
 def _known(value) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def depth_ranking(rows: list[dict], metric: str, href_for, parents: dict[str, str]) -> html.Ol:
+    """Units at a depth below, worst first (``rows`` come ranked from the service). The worst
+    three are marked as such, whatever the metric's direction; each links to its own view."""
+    ind = INDICATORS[metric]
+    values = [abs(r["value"]) for r in rows]
+    top = max(values, default=0) or 1
+    items = []
+    for i, row in enumerate(rows, start=1):
+        share = abs(row["value"]) / top
+        item = rank_row(i, row, href_for, share, ind.format(row["value"]), medals=False)
+        parent = parents.get(row["parent_code"], "")
+        item.children[1].title = f"{parent} › {row['name']}（受理{row['accepted']}件）"
+        if i <= 3:
+            item.children[0].className = f"rank-no worst{i}"
+        items.append(item)
+    return html.Ol(items, className="rank-list depth-rank")
+
+
+def feed(cases: list[dict]) -> html.Div:
+    """The live feed (滚动播报): newest first, category, place, time and stage, and the text
+    where the caller may read it; it scrolls, and pauses under the pointer."""
+    if not cases:
+        return html.Div(strings.FEED_EMPTY, className="feed-empty")
+    items = [html.Span(className="feed-item", children=[
+        html.Span(c["category"], className="feed-cat"),
+        html.Span(c.get("grid_name") or "", className="feed-place"),
+        html.Span(f"{c['reported_at']:%m-%d %H:%M}", className="feed-time"),
+        html.Span(c["status"], className="case-status", **{"data-status": c["status"]}),
+        *([html.Span(c["description"], className="feed-text")] if c.get("description") else []),
+    ]) for c in cases]
+    seconds = max(30, 6 * len(cases))
+    return html.Div(html.Div(items + items, className="feed-track",
+                             style={"animationDuration": f"{seconds}s"}), className="feed-window")

@@ -14,12 +14,13 @@ from dashboard import ids, strings
 from dashboard.ids import ViewIds
 from dashboard.viewstate import PERIOD_KEYS
 
-WALL, HEAT, COVERAGE = "/", "/heat", "/coverage"
+WALL, HEAT, COVERAGE, CASES, LOOP, COMPARE = "/", "/heat", "/coverage", "/cases", "/loop", "/compare"
 
 
 def shell() -> html.Div:
     """The app's layout: the router's URL and the body it fills with one view."""
-    return html.Div([dcc.Location(id=ids.PAGE, refresh=False), html.Div(id=ids.PAGE_BODY)])
+    # "callback-nav": a callback that sets this URL (a case dot opening /cases) tells every view's URL.
+    return html.Div([dcc.Location(id=ids.PAGE, refresh="callback-nav"), html.Div(id=ids.PAGE_BODY)])
 
 
 def nav(current: str, query: str) -> list:

@@ -43,12 +43,20 @@ def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
                         dcc.Graph(id=ids.MAP, config={**GRAPH_CONFIG, "scrollZoom": True},
                                   className="map"),
                         buttons.chart("map", "map-tools"),
+                        html.Div(className="feed", children=[
+                            html.Span(strings.FEED_TITLE, className="feed-title"),
+                            html.Div(id=ids.FEED, className="feed-body"),
+                        ]),
                     ]),
                     html.Div(className="side", children=[
                         html.Div(className="panel ranking-panel", children=[
                             html.Div(className="panel-head", children=[
                                 html.H3(id=ids.RANKING_TITLE, className="panel-title"),
                                 buttons.table("ranking"), buttons.chart("ranking")]),
+                            dcc.RadioItems(
+                                id=ids.RANK_LEVEL, className="periods rank-depth", inline=True,
+                                options=[{"label": v, "value": k} for k, v in strings.RANK_DEPTHS.items()],
+                            ),
                             html.Div(id=ids.RANKING, className="ranking"),
                         ]),
                         html.Div(className="panel alarm-panel", children=[

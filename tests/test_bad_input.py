@@ -176,6 +176,29 @@ CORPUS = [
     Bad("ingest-crs", "POST", C, {"cases": [good()], "crs": "wat"}, words=("crs", "bd09")),
     Bad("ingest-crs", "POST", C, {"cases": [good()], "crs": {"a": 1}}, words=("crs",)),
     Bad("ingest-crs", "POST", C, {"cases": [good()], "crs": True}, words=("crs",)),
+    # --- staff endpoints: the case list's paging and sorting, the ranking at depth (issue 12) ------
+    Bad("staff", "GET", C + "?per_page=501", words=("per_page", "500")),
+    Bad("staff", "GET", C + "?per_page=0", words=("per_page",)),
+    Bad("staff", "GET", C + "?per_page=²", words=("per_page",)),
+    Bad("staff", "GET", C + "?page=0", words=("page",)),
+    Bad("staff", "GET", C + "?page=１", words=("page",)),
+    Bad("staff", "GET", C + "?page=99999999999", words=("page",)),
+    Bad("staff", "GET", C + "?sort=password", words=("sort",)),
+    Bad("staff", "GET", C + "?sort=-" + "x" * 300, words=("sort",)),
+    Bad("staff", "GET", C + "?status=丢失", words=("status",)),
+    Bad("staff", "GET", C + "?overdue=maybe", words=("overdue",)),
+    Bad("staff", "GET", C + "?q=" + "长" * 101, words=("q",)),
+    Bad("staff", "GET", C + "?unit=%00", words=("unit",)),
+    Bad("staff", "GET", C + "?unit=" + "9" * 40, words=("unit", "32")),
+    Bad("staff", "GET", C + "?from=2026-01-01&to=9999-12-31", words=("to",)),
+    Bad("staff", "GET", "/api/v1/units/{city}/ranking?level=district", words=("level",)),
+    Bad("staff", "GET", "/api/v1/units/{city}/ranking?metric=nope", words=("metric",)),
+    Bad("staff", "GET", "/api/v1/units/{city}/ranking?order=sideways", words=("order",)),
+    Bad("staff", "GET", "/api/v1/units/{city}/ranking?min_cases=-1", words=("min_cases",)),
+    Bad("staff", "GET", "/api/v1/units/{city}/ranking?limit=²", words=("limit",)),
+    Bad("staff", "GET", "/api/v1/units/{city}/ranking?limit=501", words=("limit", "500")),
+    Bad("staff", "GET", "/api/v1/units/{city}/loop?from=2026-01-01&to=9999-12-31", words=("to",)),
+    Bad("staff", "GET", "/api/v1/units/{city}/alarms?category=天气", words=("category",)),
 ]
 
 
@@ -266,7 +289,8 @@ def test_the_server_still_answers_after_the_corpus(hostile):
 
 def test_the_corpus_covers_every_class():
     sizes = corpus_sizes()
-    assert set(sizes) >= {"params", "heat", "ingest-limits", "ingest-types", "ingest-grid", "ingest-crs"}
+    assert set(sizes) >= {"params", "heat", "ingest-limits", "ingest-types", "ingest-grid", "ingest-crs",
+                          "staff"}
     assert sum(sizes.values()) == len(CORPUS)
 
 

@@ -33,7 +33,8 @@ def test_on_load_the_url_sets_the_controls():
                       "&category=治安")
     assert out["search"] is no_update
     assert _changed(out) == {"period": "custom", "start": "2026-11-01", "end": "2026-11-10",
-                             "dates_style": {}, "metric": "overdue", "categories": ["治安"], "sources": []}
+                             "dates_style": {}, "metric": "overdue", "categories": ["治安"], "sources": [],
+                             "rank": ""}
 
 
 def test_named_period_hides_the_date_range():

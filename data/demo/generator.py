@@ -416,25 +416,29 @@ def _closed_loop(rng, frame: pd.DataFrame, quality: np.ndarray, end: datetime):
         [frame[c] for c in ("reported_at", "assigned_at", "handled_at", "responded_at", "closed_at")],
         axis=1).max(axis=1)
 
-    events = _events(frame, returned, responded, re_assigned, re_handled, end64)
+    events = _events(frame, returned, (handled, responded), (re_assigned, re_handled, re_responded), end64)
     return frame, events
 
 
-def _events(frame, returned, responded, re_assigned, re_handled, end64) -> pd.DataFrame:
+def _events(frame, returned, first_round, second_round, end64) -> pd.DataFrame:
+    """Each case's history: the first round, and for a returned case 退回 and the second round,
+    every step only once it has happened."""
     ids = frame.id.to_numpy()
     actor = {vocab.ACCEPTED: "综治中心", vocab.ASSIGNED: "综治中心", vocab.HANDLING: None,
              vocab.RESPONDED: None, vocab.RETURNED: "综治中心", vocab.CLOSED: "综治中心"}
-    first_response = responded.where(returned, frame.responded_at)
+    handled, responded = first_round
+    re_assigned, re_handled, re_responded = second_round
+    # The return comes half an hour after the first response, and before the case is reassigned.
+    returned_at = pd.concat([responded + pd.Timedelta(minutes=30), re_assigned], axis=1).min(axis=1)
     parts = [
         (vocab.ACCEPTED, frame.reported_at),
         (vocab.ASSIGNED, frame.assigned_at),
-        (vocab.HANDLING, pd.Series(np.where(returned, frame.assigned_at + (re_handled - re_assigned),
-                                            frame.handled_at))),
-        (vocab.RESPONDED, first_response),
-        (vocab.RETURNED, (responded + pd.Timedelta(minutes=30)).where(returned)),
+        (vocab.HANDLING, pd.Series(handled)),
+        (vocab.RESPONDED, pd.Series(responded)),
+        (vocab.RETURNED, returned_at.where(returned)),
         (vocab.ASSIGNED, re_assigned.where(returned)),
-        (vocab.HANDLING, frame.handled_at.where(returned)),
-        (vocab.RESPONDED, frame.responded_at.where(returned)),
+        (vocab.HANDLING, re_handled.where(returned)),
+        (vocab.RESPONDED, re_responded.where(returned)),
         (vocab.CLOSED, frame.closed_at),
     ]
     frames = []

@@ -1,0 +1,196 @@
+"""The staff views in headless Chromium: a case dot on a grid's map opens the case's timeline; the
+ranking at grid depth leads to the worst grid; the case list pages and sorts by the database; a
+burst posted into one grid reaches the live feed and the alarm list. The ``page`` fixture fails a
+test on any request leaving this machine (dash-ag-grid's scripts are served locally) and on any
+JavaScript error. Screenshots land in ``screenshots/``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from dashboard import strings
+from dashboard.domain import local_now
+from dashboard.settings import Settings
+from data import queries
+from data.stores import open_store
+from tests.browser import serve
+from tests.test_browser import FIRST, LAST, PERIOD_QUERY
+
+pytestmark = pytest.mark.browser
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the ``browser`` fixture skips every test, loudly, with the reason
+    expect = None
+else:
+    expect.set_options(timeout=20_000)
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+API_PERIOD = f"from={FIRST}&to={LAST}"
+
+
+def _shot(page, name):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def _api(page, base, path):
+    reply = page.request.get(base + path)
+    assert reply.ok, (path, reply.status, reply.text())
+    return reply.json()
+
+
+def _query(page) -> dict:
+    return {k: v[-1] for k, v in parse_qs(urlsplit(page.url).query).items()}
+
+
+def _busiest_grid(store) -> dict:
+    with store.engine.connect() as conn:
+        code = conn.exec_driver_sql(
+            "SELECT grid_code FROM cases WHERE reported_at >= ? AND reported_at < ? AND geom IS NOT NULL "
+            "GROUP BY grid_code ORDER BY count(*) DESC, grid_code LIMIT 1",
+            (f"{FIRST} 00:00:00", f"{LAST} 23:59:59")).scalar()
+        return queries.unit(conn, code)
+
+
+# The first case dot on the map (trace 2), in page pixels, once MapLibre has drawn it.
+_DOT_JS = """() => {
+  const gd = document.querySelector('#unit-map .js-plotly-plot');
+  if (!gd || !gd._fullData || gd._fullData.length < 3 || !gd._fullLayout.map) return null;
+  const map = gd._fullLayout.map._subplot.map;
+  if (!map || map.isMoving() || !map.loaded()) return null;
+  const dots = gd._fullData[2];
+  for (let i = 0; i < dots.lon.length; i++) {
+    const p = map.project([dots.lon[i], dots.lat[i]]);
+    const box = map.getCanvas().getBoundingClientRect();
+    if (p.x < 30 || p.y < 30 || p.x > box.width - 30 || p.y > box.height - 80) continue;
+    const top = document.elementFromPoint(box.left + p.x, box.top + p.y);
+    if (!top || !gd._fullLayout.map._subplot.div.contains(top)) continue;
+    return {x: box.left + p.x, y: box.top + p.y, id: dots.customdata[i][3]};
+  }
+  return null;
+}"""
+
+
+def test_a_case_dot_on_a_grid_opens_its_timeline(page, live_server, embedded_demo):
+    grid = _busiest_grid(embedded_demo)
+    page.goto(f"{live_server}/?unit={grid['code']}&{PERIOD_QUERY}")
+    expect(page.locator("#breadcrumb .crumb.current")).to_have_text(grid["name"])
+    handle = page.wait_for_function(_DOT_JS, timeout=20_000)
+    dot = handle.json_value()
+    for nudge in range(6):  # plotly picks the point under the pointer on hover, then the click
+        page.mouse.move(dot["x"] + nudge % 2, dot["y"])
+        page.wait_for_timeout(150)
+    page.mouse.click(dot["x"], dot["y"])
+    page.wait_for_url("**/cases?**", timeout=20_000)
+    query = _query(page)
+    assert query["case"] == dot["id"] and query["unit"] == grid["code"]
+    expect(page.locator("#cases-timeline .case-id")).to_have_text(dot["id"])
+    detail = _api(page, live_server, f"/api/v1/cases/{dot['id']}")["case"]
+    expect(page.locator("#cases-timeline .stage-name")).to_have_text([e["status"] for e in detail["events"]])
+    _shot(page, "case-timeline")
+
+
+def test_ranking_at_grid_depth_leads_to_the_worst_grid(page, live_server, embedded_demo):
+    with embedded_demo.engine.connect() as conn:
+        city = queries.roots(conn)[0]
+    page.goto(f"{live_server}/?unit={city['code']}&{PERIOD_QUERY}&metric=closure_rate")
+    expect(page.locator("#ranking .rank-row").first).to_be_visible()
+    page.locator("#rank-level label", has_text=strings.RANK_DEPTHS["grid"]).click()
+    expect(page.locator("#ranking-title")).to_contain_text("最差在前")
+    worst = _api(page, live_server, f"/api/v1/units/{city['code']}/ranking?level=grid&metric=closure_rate"
+                                    f"&limit=30&{API_PERIOD}")["units"]
+    expect(page.locator("#ranking .rank-name")).to_have_text([u["name"] for u in worst])
+    assert _query(page)["rank"] == "grid"
+    _shot(page, "ranking-grid-depth")
+    page.locator("#ranking .rank-name").first.click()
+    expect(page.locator("#breadcrumb .crumb.current")).to_have_text(worst[0]["name"])
+    assert _query(page)["unit"] == worst[0]["code"]
+
+
+def _first_ids(page, n=3):
+    cells = page.locator("#cases-grid .ag-row:not(.ag-row-loading) [col-id='external_id']")
+    expect(cells.first).not_to_be_empty()
+    return cells.all_inner_texts()[:n]
+
+
+def _grid_top(page, expected: list[str]):
+    """Wait until the grid's first rows (by row index) are ``expected``."""
+    page.wait_for_function("""(ids) => {
+      const rows = [...document.querySelectorAll('#cases-grid .ag-center-cols-container .ag-row')]
+        .filter((r) => !r.classList.contains('ag-row-loading'))
+        .sort((a, b) => +a.getAttribute('row-index') - +b.getAttribute('row-index'));
+      const got = rows.slice(0, ids.length).map((r) => r.querySelector("[col-id='external_id']").innerText);
+      return JSON.stringify(got) === JSON.stringify(ids);
+    }""", arg=expected, timeout=20_000)
+
+
+def test_case_list_pages_and_sorts_in_the_database(page, live_server, embedded_demo):
+    with embedded_demo.engine.connect() as conn:
+        city = queries.roots(conn)[0]
+    page.goto(f"{live_server}/cases?unit={city['code']}&{PERIOD_QUERY}")
+    api = f"/api/v1/cases?unit={city['code']}&{API_PERIOD}&per_page=50"
+    first = _api(page, live_server, api)
+    _grid_top(page, [c["external_id"] for c in first["cases"][:3]])
+    expect(page.locator("#cases-kpis .kpi-value").first).to_have_text(f"{first['total']:,}")
+    expect(page.locator("#cases-grid .ag-paging-row-summary-panel")).to_contain_text(f"{first['total']:,}")
+    _shot(page, "cases-list")
+
+    page.locator("#cases-grid .ag-paging-button[aria-label='下一页']").click()
+    second = _api(page, live_server, api + "&page=2")
+    _grid_top(page, [c["external_id"] for c in second["cases"][:3]])
+
+    page.locator("#cases-grid .ag-header-cell[col-id='deadline']").click()  # ascending
+    by_deadline = _api(page, live_server, api + "&sort=deadline")
+    _grid_top(page, [c["external_id"] for c in by_deadline["cases"][:3]])
+    page.locator("#cases-grid .ag-header-cell[col-id='deadline']").click()  # descending
+    latest = _api(page, live_server, api + "&sort=-deadline")
+    _grid_top(page, [c["external_id"] for c in latest["cases"][:3]])
+
+    page.locator("#cases-grid .ag-row[row-index='0'] [col-id='category']").click()
+    opened = latest["cases"][0]["external_id"]
+    expect(page.locator("#cases-timeline .case-id")).to_have_text(opened)
+    assert _query(page)["case"] == opened
+
+    page.locator("#cases-overdue label").click()  # a filter refills the grid from the database
+    overdue = _api(page, live_server, api + "&overdue=1&sort=-deadline")  # the grid keeps its sort
+    _grid_top(page, [c["external_id"] for c in overdue["cases"][:3]])
+    expect(page.locator("#cases-kpis .kpi-value").first).to_have_text(f"{overdue['total']:,}")
+    _shot(page, "cases-timeline")
+
+
+def test_a_burst_reaches_the_feed_and_raises_one_alarm(page, embedded_demo, tmp_path):
+    embedded_demo.checkpoint()
+    copy = tmp_path / "burst.gpkg"
+    shutil.copyfile(embedded_demo.engine.url.database, copy)
+    store = open_store(f"sqlite:///{copy}")
+    with store.engine.connect() as conn:
+        city = queries.roots(conn)[0]
+        grid = queries.unit(conn, conn.exec_driver_sql(
+            "SELECT code FROM units WHERE level = 'grid' ORDER BY code DESC LIMIT 1").scalar())
+    point = store.unit_shapes([grid["code"]]).geometry.iloc[0].representative_point()
+    now = local_now()
+    burst = [{"external_id": f"BURST{i:03d}", "category": "矛盾纠纷", "subcategory": "邻里",
+              "source": "网格员上报", "status": "受理", "lon": point.x, "lat": point.y,
+              "reported_at": (now - timedelta(minutes=30 * i + 5)).isoformat(timespec="seconds"),
+              "description": f"浏览器测试突发纠纷{i}"} for i in range(14)]
+    with serve(Settings(db=str(copy), refresh_seconds=2, writer_token="t")) as base:
+        page.goto(f"{base}/?unit={city['code']}&{PERIOD_QUERY}")
+        expect(page.locator("#ranking .rank-row").first).to_be_visible()
+        expect(page.locator("#alarm-list")).not_to_contain_text(strings.SUDDEN_RISE)
+        reply = page.request.post(f"{base}/api/v1/cases", data=json.dumps(burst),
+                                  headers={"Authorization": "Bearer t", "Content-Type": "application/json"})
+        assert reply.status == 201, reply.text()
+        expect(page.locator("#live-feed")).to_contain_text("浏览器测试突发纠纷0", timeout=15_000)
+        expect(page.locator("#live-feed")).to_contain_text(grid["name"])
+        rises = page.locator("#alarm-list .rise-row")
+        expect(rises).to_have_count(1)
+        expect(rises).to_contain_text(f"{grid['name']} 24小时内矛盾纠纷 14 起")
+        _shot(page, "wall-feed-burst")
+    store.engine.dispose()
