@@ -89,7 +89,7 @@ def _js(script, graph):
 
 
 def _wait_for_map(page, graph, codes):
-    page.wait_for_function(_js(_READY, graph), arg=codes, timeout=15_000)
+    page.wait_for_function(_js(_READY, graph), arg=codes, timeout=40_000)  # a cold city render under load
 
 
 def _click(page, graph, lonlat_candidates, curve, location) -> bool:
