@@ -169,3 +169,17 @@ def split_values(value: str | None, name: str = "parameter") -> tuple[str, ...]:
     """``"a,b,"`` as ``("a", "b")``: a comma-separated parameter, empty parts dropped (bounded in
     length and count, see ``dashboard.limits``)."""
     return limits.values(value, name)
+
+
+# The trend shows days up to this many; weeks up to a year; months beyond.
+TREND_DAILY_MAX = 92
+TREND_SHORTEST = 7
+
+
+def trend_window(period: Period) -> tuple[date, date, str]:
+    """The trend chart's first and last day and its step (``"D"``, ``"W"`` or ``"M"``) for a
+    period: the period itself, at least a week long (今日 shows the week it ends)."""
+    first = min(period.first, period.last - timedelta(days=TREND_SHORTEST - 1))
+    days = (period.last - first).days + 1
+    step = "D" if days <= TREND_DAILY_MAX else "W" if days <= 366 else "M"
+    return first, period.last, step
