@@ -22,6 +22,7 @@ from data import access_cli
 from data.access import Accounts
 from data.service import CityData, StaffSettings
 from data.stores import open_store
+from data.tiles import MBTiles
 
 ASSETS = Path(__file__).resolve().parent / "dashboard" / "assets"
 
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     staff.register(app, scoped)
     loop.register(app, scoped, settings)
     compare.register(app, scoped, settings)
-    api.register(app, data, writer_token=settings.writer_token)
+    api.register(app, data, writer_token=settings.writer_token,
+                 tiles=MBTiles(settings.tile_file) if settings.tile_file else None)
     exports.register(app, data, settings)
     # Last: the CSP holds the hash of every inline script.
     auth.register(app, Accounts.beside(settings.db_url, store.engine), settings)
@@ -154,6 +156,10 @@ def _demo(settings: Settings, args) -> int:
         print(f"citybrain demo: {exc}", file=sys.stderr)
         return 2
     print(f"演示城市已生成：{size.grids:,} 网格，{size.cases:,} 件事件 → {mask_url(url)}", file=sys.stderr)
+    from data.demo.basemap import write_base_features
+
+    path = write_base_features(open_store(url), settings.base_features_path)
+    print(f"底图要素（河流、主干道）→ {path}", file=sys.stderr)
     return 0
 
 
@@ -165,10 +171,12 @@ def _serve(settings: Settings, args) -> int:
     mask_logged_urls()
     store = _open(settings.db_url)
     if args.demo_if_empty and store.is_empty():
+        from data.demo.basemap import write_base_features
         from data.demo.generator import Progress, generate
 
         print("首次运行：正在生成演示城市…", file=sys.stderr)
         generate(store, progress=Progress())
+        write_base_features(store, settings.base_features_path)
     base = f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:{settings.port}"
     first = access_cli.first_run(Accounts(store.engine))
     store.engine.dispose()

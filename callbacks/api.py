@@ -33,6 +33,7 @@ from dashboard.viewstate import CELL_KINDS, BadRequest, Period, ViewState
 from data.ingest.importer import ImportRejected
 from data.scoped import ScopedData
 from data.service import UNREACHABLE, CityData, QueryTimeout, StoreReplaced, StoreUnavailable
+from data.tiles import EMPTY_TILE, MBTiles
 from geo.cells import size_for_bounds
 from geo.geojson import dumps
 
@@ -72,9 +73,9 @@ def json_safe(obj):
     return obj
 
 
-def register(app, data: CityData, *, writer_token: str = "") -> None:
+def register(app, data: CityData, *, writer_token: str = "", tiles: MBTiles | None = None) -> None:
     server = app.server
-    server.extensions["citybrain"] = {"data": data, "writer_token": writer_token}
+    server.extensions["citybrain"] = {"data": data, "writer_token": writer_token, "tiles": tiles}
     server.json = NullJSONProvider(server)
     server.config["MAX_CONTENT_LENGTH"] = limits.current().max_body_bytes
     # App-wide, so other blueprints (exports) answer the same way.
@@ -360,6 +361,20 @@ def coverage(code):
                       "text": strings.suggestion_text(s, names[s["member"]]["name"])}
                      for s in answer["suggestions"]],
     )
+
+
+@api.get("/tiles/<int:z>/<int:x>/<int:y>")
+@auth.needs(None)  # a base map, like the page's scripts: nothing of the city's data
+def tile(z, x, y):
+    """A base-map tile from the local MBTiles file (``CITYBRAIN_TILE_FILE``): 404 without a file,
+    a transparent tile where the file has none."""
+    tiles = current_app.extensions["citybrain"]["tiles"]
+    if tiles is None:
+        return Response(status=404)
+    body, kind = tiles.tile(z, x, y) or (EMPTY_TILE, "image/png")
+    response = Response(body, mimetype=kind)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @api.get("/geo/<code>.geojson")

@@ -11,7 +11,7 @@ from dash import Output
 from callbacks import wiring
 from dashboard import ids, strings
 from data.service import CityData
-from layouts import coverage, figures
+from layouts import coverage
 from layouts.kpi import percent, tiles
 
 VIEW = wiring.ViewSpec(path="/coverage", ids=ids.COV_VIEW)
@@ -26,11 +26,13 @@ PANELS = {
 
 
 def register(app, data: CityData, settings) -> None:
-    style = figures.map_style(settings.tile_url, settings.tile_attribution)
+    style = wiring.map_style(settings)
 
     def render(data, vm):
         answer = data.coverage(vm["code"], vm["period"])
-        return panels(vm, answer, data.coverage_drawing(answer, coverage.VIEW_LIMIT), style=style)
+        # City and district: members coloured by coverage; view sectors from street level down.
+        limit = coverage.VIEW_LIMIT if vm["unit"]["level"] not in coverage.AGGREGATED_LEVELS else -1
+        return panels(vm, answer, data.coverage_drawing(answer, limit), style=style)
 
     wiring.register_view(app, data, VIEW, panels=PANELS, render=render)
 
@@ -50,12 +52,12 @@ def panels(vm: dict, answer: dict, drawing: dict, *, style: dict) -> dict:
         geojson_url=f"/geo/{code}.geojson?v={vm['geometry'].etag}", members=members,
         bounds=vm["geometry"].bounds, drill_key=code, style=style, views_geojson=drawing["views"],
         view_status=drawing["status"], cameras=drawing["cameras"], blind_geojson=drawing["blind"],
-        places=places, sites=sites,
+        places=places, sites=sites, labels=vm["geometry"].labels, screen=vm.get("screen"),
     )
     return {
         "kpis": tiles([(k, label, v, definition) for (k, (label, definition)), v
                        in zip(strings.COVERAGE_KPIS.items(), _kpi_values(answer["total"]), strict=True)]),
-        "map": figure, "note": strings.CAMERAS_POINTS_ONLY, "note_hidden": drawing["drawn"],
+        "map": figure, "note": _note(vm), "note_hidden": drawing["drawn"],
         "ranking_title": strings.COVERAGE_RANK_TITLE.format(level=level),
         "ranking": coverage.ranking(members, vm["href"]),
         "suggestions": coverage.suggestion_list(sites), "places": coverage.place_list(places),
@@ -64,18 +66,19 @@ def panels(vm: dict, answer: dict, drawing: dict, *, style: dict) -> dict:
 
 def _kpi_values(total: dict) -> list[str]:
     """The headline tiles' texts, in the order of ``strings.COVERAGE_KPIS``."""
-    share = total["blind_cases"] / total["cases"] if total["cases"] else None
+    places, cases = total["key_places"], total["cases"]
     values = {
-        "covered_share": percent(total["covered_share"]),
-        "blind_km2": strings.KM2.format(value=_km2(total["blind_km2"])),
+        "places_in_view": percent((places - total["uncovered_places"]) / places if places else None),
+        "cases_in_view": percent((cases - total["blind_cases"]) / cases if cases else None),
+        "people_share": percent(total.get("people_share")),
         "online_rate": percent(total["online_rate"]),
         "uncovered_places": f"{total['uncovered_places']:,} / {total['key_places']:,}",
         "blind_cases": f"{total['blind_cases']:,}",
-        "blind_case_share": percent(share),
     }
     return [values[k] for k in strings.COVERAGE_KPIS]
 
 
-def _km2(value: float) -> str:
-    """Area for a tile: whole km² when large, two decimals when small."""
-    return f"{value:,.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+def _note(vm: dict) -> str:
+    if vm["unit"]["level"] in coverage.AGGREGATED_LEVELS:
+        return strings.CAMERAS_AGGREGATED
+    return strings.CAMERAS_POINTS_ONLY

@@ -14,8 +14,7 @@ from dashboard import ids, strings
 from dashboard.viewstate import BadRequest, Filters, HeatFilters, ViewState
 from data.service import CityData, StoreUnavailable
 from geo.cells import size_for_zoom
-from geo.viewport import fit_bounds
-from layouts import figures, heat
+from layouts import heat, maps
 from layouts.kpi import tiles
 
 ALL_HOURS = [0, 23]
@@ -53,7 +52,7 @@ PANELS = {
 
 
 def register(app, data: CityData, settings) -> None:
-    style = figures.map_style(settings.tile_url, settings.tile_attribution)
+    style = wiring.map_style(settings)
 
     def render(data, vm, *, relayout, drawn):
         url_changed = any(t.startswith(ids.HEAT_URL + ".") for t in ctx.triggered_prop_ids)
@@ -85,7 +84,7 @@ def cell_size(vm: dict, relayout: dict | None, drawn: dict | None) -> int:
     bounds = vm["geometry"].bounds
     lat = (bounds[1] + bounds[3]) / 2
     if relayout is None:
-        return size_for_zoom(fit_bounds(bounds)["zoom"], lat)
+        return size_for_zoom(maps.view(bounds, screen=vm.get("screen"))["map"]["zoom"], lat)
     zoom = relayout.get("map.zoom") if isinstance(relayout, dict) else None
     if (isinstance(zoom, bool) or not isinstance(zoom, int | float) or not 0 <= zoom <= 24
             or not isinstance(drawn, dict) or drawn.get("search") != vm["state"].to_query()):
@@ -106,6 +105,7 @@ def panels(data: CityData, vm: dict, *, size: int, style: dict) -> dict:
         geojson_url=f"/geo/{code}.geojson?v={vm['geometry'].etag}", members=vm["members"],
         bounds=vm["geometry"].bounds, drill_key=f"{code}|{state.heat_style}", style=style,
         cells=cells["records"], cells_geojson=cells["geojson"], mode=state.heat_style,
+        labels=vm["geometry"].labels, screen=vm.get("screen"),
     )
     total = sum(c["count"] for c in cells["records"])
     peak = max((c["count"] for c in cells["records"]), default=0)

@@ -4,7 +4,7 @@ callback's ids against it without ``suppress_callback_exceptions``."""
 
 from __future__ import annotations
 
-from dash import Input, Output, html
+from dash import ClientsideFunction, Input, Output, html
 
 from dashboard import ids
 from layouts import shell
@@ -18,13 +18,17 @@ from layouts.wallscreen import wall_screen
 
 def register(app, settings) -> None:
     def wall():
-        return wall_screen(settings.refresh_seconds, settings.timezone)
+        return wall_screen(settings.refresh_seconds, settings.timezone, settings.alarm_sound)
 
     screens = {shell.WALL: wall, shell.HEAT: heat_screen, shell.COVERAGE: coverage_screen,
                shell.CASES: cases_screen, shell.LOOP: loop_screen,
                shell.COMPARE: compare_screen}
     app.layout = shell.shell()
     app.validation_layout = html.Div([shell.shell(), *(make() for make in screens.values())])
+
+    # The screen's size, once on load (dashboard/assets/wall.js updates it on a resize).
+    app.clientside_callback(ClientsideFunction(namespace="citybrain", function_name="screen"),
+                            Output(ids.SCREEN, "data"), Input(ids.PAGE, "pathname"))
 
     @app.callback(Output(ids.PAGE_BODY, "children"), Input(ids.PAGE, "pathname"))
     def route(pathname):

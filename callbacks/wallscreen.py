@@ -12,6 +12,7 @@ from dash.exceptions import PreventUpdate
 from callbacks import staff, wiring
 from dashboard import ids, strings
 from dashboard.indicators import INDICATORS
+from dashboard.scales import parse_targets
 from dashboard.viewstate import Filters, ViewState
 from data.service import CityData, StoreUnavailable
 from layouts import facts, figures, kpi, ranking
@@ -38,6 +39,7 @@ VIEW = wiring.ViewSpec(
 PANELS = {
     "kpis": Output(ids.KPI_ROW, "children"), "map": Output(ids.MAP, "figure"),
     "map_unit": Output(ids.MAP_UNIT, "data"), "trend": Output(ids.TREND, "figure"),
+    "trend_title": Output(ids.TREND_TITLE, "children"),
     "categories": Output(ids.CATEGORIES, "figure"), "ranking_title": Output(ids.RANKING_TITLE, "children"),
     "ranking": Output(ids.RANKING, "children"), "alarms_title": Output(ids.ALARMS_TITLE, "children"),
     "alarms": Output(ids.ALARMS, "children"), "updated": Output(ids.UPDATED, "children"),
@@ -47,10 +49,11 @@ PANELS = {
 
 
 def register(app, data: CityData, settings) -> None:
-    style = figures.map_style(settings.tile_url, settings.tile_attribution)
+    style = wiring.map_style(settings)
+    targets = parse_targets(settings.targets)
 
     def render(data, vm, *, version, drawn):
-        return panels(data, view_model(data, vm), style=style, drawn=drawn)
+        return panels(data, view_model(data, vm), style=style, drawn=drawn, targets=targets)
 
     wiring.register_view(app, data, VIEW, panels=PANELS, render=render,
                          inputs={"version": Input(ids.DATA_VERSION, "data")},
@@ -93,10 +96,12 @@ def view_model(data: CityData, base: dict) -> dict:
     """Everything the screen shows for a resolved view (``wiring.resolve``)."""
     state, unit, code, period = base["state"], base["unit"], base["code"], base["period"]
     filters = state.filters
-    kpis = data.kpis(code, period, filters)["values"]
+    answer = data.kpis(code, period, filters)
+    kpis = answer["values"]
     compared = data.comparison(code, period, filters)
     previous, compare_label = compared["values"], compared["label"]
     children = data.children_kpis(code, period, filters).to_dict("records")
+    trend, step = data.trend_for(code, period, filters)
     recent, points = [], None
     if children:
         map_rows = children
@@ -106,47 +111,52 @@ def view_model(data: CityData, base: dict) -> dict:
         points = data.case_points(recent)
     return {
         **base, "kpis": kpis, "previous": previous, "compare_label": compare_label,
+        "today_counts": answer["counts"] if period.key == "today" else None,
         "children": children, "map_rows": map_rows, "recent": recent, "points": points,
         "alarms": data.alarms(code, filters), "rises": data.rises(code, filters),
         "now": data.as_of(),
-        "trend": data.trend(code, period.last, filters),
+        "trend": trend, "trend_step": step,
         "categories": data.categories(code, period, filters),
         "profile": data.profile(code, period), "surveys": data.surveys(code),
         "police": data.police_summary(code, period), "sensitive": data.sensitive(code).get(code, {}),
     }
 
 
-def panels(data: CityData, vm: dict, *, style: dict, drawn) -> dict:
+def panels(data: CityData, vm: dict, *, style: dict, drawn, targets: dict | None = None) -> dict:
     """The wall screen's panels for a view model; the map sends values only (a ``Patch``) when
-    its polygons are already drawn."""
+    its polygons are already drawn at this screen size."""
     state, unit = vm["state"], vm["unit"]
-    drill_key = unit["code"]
+    drill_key = f"{unit['code']}@{vm.get('scale', 1)}"
     if vm["children"] and drawn == drill_key:
-        map_figure = figures.map_values_patch(vm["map_rows"], state.metric)
+        map_figure = figures.map_values_patch(vm["map_rows"], state.metric, targets)
     else:
+        geometry = vm["geometry"]
         map_figure = figures.unit_map(
-            geojson_url=f"/geo/{unit['code']}.geojson?v={vm['geometry'].etag}",
-            rows=vm["map_rows"], metric=state.metric, bounds=vm["geometry"].bounds,
-            drill_key=drill_key, style=style, points=vm["points"],
+            geojson_url=f"/geo/{unit['code']}.geojson?v={geometry.etag}",
+            rows=vm["map_rows"], metric=state.metric, bounds=geometry.bounds,
+            drill_key=unit["code"], style=style, points=vm["points"], labels=geometry.labels,
+            targets=targets, screen=vm.get("screen"),
         )
     if vm["children"] and state.rank:
         rank_title, rank_body = staff.depth_ranking_panel(data, vm)
     elif vm["children"]:
         level = strings.level_name(vm["children"][0]["level"])
         rank_title = strings.RANKING_TITLE.format(level=level, metric=INDICATORS[state.metric].label)
-        rank_body = ranking.ranking(vm["children"], state.metric, vm["href"])
+        rank_body = ranking.ranking(vm["children"], state.metric, vm["href"], targets)
     else:
         rank_title, rank_body = strings.NO_CHILDREN, ranking.recent_cases(vm["recent"])
-    trend, cats = vm["trend"], vm["categories"]
+    trend, step, cats = vm["trend"], vm["trend_step"], vm["categories"]
     updated = data.now().strftime("%H:%M:%S")
     return {
-        "kpis": kpi.kpi_cards(vm["kpis"], vm["previous"], vm["compare_label"]),
+        "kpis": kpi.kpi_cards(vm["kpis"], vm["previous"], vm["compare_label"],
+                              today_counts=vm["today_counts"]),
         "map": map_figure, "map_unit": drill_key,
-        "trend": figures.trend_figure(list(trend.index), trend.tolist()),
+        "trend": figures.trend_figure(list(trend.index), trend.tolist(), step),
+        "trend_title": strings.TREND_TITLES[step],
         "categories": figures.category_figure(list(cats.index), cats.tolist()),
         "ranking_title": rank_title, "ranking": rank_body,
         "alarms_title": strings.ALARMS_TITLE,
-        "alarms": ranking.alarms(vm["alarms"], vm["now"], vm.get("rises", ())),
+        "alarms": ranking.alarms(vm["alarms"], vm["now"], vm.get("rises", ()), unit["code"]),
         "updated": strings.UPDATED_AT.format(time=updated), "last_good": updated,
         "facts": facts.facts(vm["profile"], vm["surveys"], vm["police"], vm["sensitive"]),
     }

@@ -16,16 +16,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+import plotly.graph_objects as go
 from dash import Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import strings
+from dashboard import ids, strings, theme
 from dashboard.domain import parse_date
 from dashboard.ids import ViewIds
 from dashboard.viewstate import BadRequest, ViewState
+from data import base_features
 from data.access import Denied
 from data.service import CityData, QueryTimeout, StoreUnavailable
-from layouts import shell
+from layouts import figures, shell
 
 MIN_TOUR_SECONDS = 5  # dashboard.limits holds the bounds; this is the timer's floor
 
@@ -71,23 +73,27 @@ def register_view(app, data: CityData, spec: ViewSpec, *, panels: Mapping[str, O
                "error": Output(spec.ids.error, "children"),
                "error_hidden": Output(spec.ids.error, "hidden"), **panels}
 
-    wiring = {"output": outputs, "inputs": {"search": Input(spec.ids.url, "search"), **(inputs or {})}}
+    wiring = {"output": outputs, "inputs": {"search": Input(spec.ids.url, "search"),
+                                            "screen": Input(ids.SCREEN, "data"), **(inputs or {})}}
     if state:
         wiring["state"] = dict(state)
 
     @app.callback(**wiring)
-    def render_callback(search, **extra):
-        return render_view(data, spec, render, outputs, search, **extra)
+    def render_callback(search, screen, **extra):
+        return render_view(data, spec, render, outputs, search, screen=screen, **extra)
 
 
-def render_view(data: CityData, spec: ViewSpec, render, outputs: Mapping, search, **extra) -> dict:
-    """The render callback's body: resolve the URL, ask the view for its panels, or show why not."""
+def render_view(data: CityData, spec: ViewSpec, render, outputs: Mapping, search, *, screen=None,
+                **extra) -> dict:
+    """The render callback's body: resolve the URL, ask the view for its panels, or show why not.
+    Every figure is scaled from the design size to the screen's (``theme.scale_figure``)."""
     answer = dict.fromkeys(outputs, no_update)
     try:
         vm = resolve(data, search)
         if "error" in vm:
             return answer | {"error": vm["error"], "error_hidden": False}
         vm["href"] = lambda code: spec.href(vm["state"], code)
+        vm["screen"], vm["scale"] = screen or {}, theme.screen_scale(screen)
         panels = render(data, vm, **extra)
     except QueryTimeout:
         return answer | {"error": strings.QUERY_TIMEOUT, "error_hidden": False}
@@ -97,6 +103,8 @@ def render_view(data: CityData, spec: ViewSpec, render, outputs: Mapping, search
         raise PreventUpdate from None  # keep the last good screen; the stale notice says why
     except Denied as exc:
         return answer | {"error": strings.FORBIDDEN.format(message=exc), "error_hidden": False}
+    panels = {key: theme.scale_figure(value, vm["scale"]) if isinstance(value, go.Figure) else value
+              for key, value in panels.items()}
     notice = strings.STORE_REPLACED if data.store_problem else ""
     return answer | {"breadcrumb": shell.breadcrumb(vm["chain"], vm["href"]), "error": notice,
                      "error_hidden": not notice} | panels
@@ -122,6 +130,14 @@ def resolve(data: CityData, search) -> dict:
     kids = data.children(code)
     return {"state": state, "unit": unit, "code": code, "period": period, "chain": data.ancestors(code),
             "members": kids or [unit], "leaf": not kids, "geometry": data.children_geometry(code)}
+
+
+def map_style(settings) -> dict:
+    """Every view's map style: the base map from a local MBTiles file (served at ``/tiles``) or an
+    intranet tile URL, and the local base features (rivers, roads); nothing from outside."""
+    tile_url = "/tiles/{z}/{x}/{y}" if settings.tile_file else settings.tile_url
+    return figures.map_style(tile_url, settings.tile_attribution,
+                             base_features.load(settings.base_features_path))
 
 
 # --- URL ⇄ controls ⇄ drill ------------------------------------------------------------------

@@ -266,3 +266,17 @@ def stage_limits(text: str, intervention_minutes: int) -> dict[str, float]:
             raise ValueError(f"阶段时限 {part!r}: 未知阶段 {stage!r}")
         limits[stage.strip()] = float(hours)
     return limits
+
+
+# The trend shows days up to this many; weeks up to a year; months beyond.
+TREND_DAILY_MAX = 92
+TREND_SHORTEST = 7
+
+
+def trend_window(period: Period) -> tuple[date, date, str]:
+    """The trend chart's first and last day and its step (``"D"``, ``"W"`` or ``"M"``) for a
+    period: the period itself, at least a week long (今日 shows the week it ends)."""
+    first = min(period.first, period.last - timedelta(days=TREND_SHORTEST - 1))
+    days = (period.last - first).days + 1
+    step = "D" if days <= TREND_DAILY_MAX else "W" if days <= 366 else "M"
+    return first, period.last, step

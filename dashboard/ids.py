@@ -24,6 +24,7 @@ KPI_ROW = "kpi-row"
 MAP = "unit-map"
 MAP_UNIT = "map-drawn-unit"
 TREND = "trend-chart"
+TREND_TITLE = "trend-title"
 CATEGORIES = "category-chart"
 RANKING = "ranking"
 RANKING_TITLE = "ranking-title"
@@ -35,6 +36,8 @@ FACTS = "facts-panel"
 PAGE = "page-url"
 PAGE_BODY = "page-body"
 NAV = "view-nav"
+# The screen's size (set in the browser on load and on resize), which figures are scaled to.
+SCREEN = "screen-size"
 
 # The dispute heatmap view (/heat).
 HEAT_URL = "heat-url"

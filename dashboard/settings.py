@@ -71,8 +71,31 @@ class Settings:
         "Optional XYZ raster tile URL on the intranet (`http://tiles.local/{z}/{x}/{y}.png`). "
         "Empty: no base map, nothing is fetched.",
     )
+    tile_file: str = _setting(
+        "CITYBRAIN_TILE_FILE",
+        "",
+        "A local MBTiles file of raster tiles (png, jpg, webp) served by the app as the base map "
+        "(`/tiles/{z}/{x}/{y}`); it takes the place of `CITYBRAIN_TILE_URL`. Empty: none.",
+    )
+    base_features: str = _setting(
+        "CITYBRAIN_BASE_FEATURES",
+        "",
+        "A local GeoJSON file of rivers and main roads drawn under the units (property `kind`: "
+        "`water` or `road`). Empty: `<CITYBRAIN_DATA_DIR>/basemap.geojson` when it exists "
+        "(`citybrain demo` writes one for the demo city).",
+    )
     tile_attribution: str = _setting(
         "CITYBRAIN_TILE_ATTRIBUTION", "", "Attribution text shown for the tile layer."
+    )
+    targets: str = _setting(
+        "CITYBRAIN_TARGETS",
+        "",
+        "Targets of the rates, which anchor their map colours (below target red, above calm): "
+        "`closure_rate=98%,satisfaction_rate=95%`. Unnamed rates keep their defaults (办结率 98%, "
+        "化解率 95%, 按时介入率 95%, 满意率 95%, 视频在线率 95%, 矛盾不上交率 90%).",
+    )
+    alarm_sound: bool = _setting(
+        "CITYBRAIN_ALARM_SOUND", False, "Sound a short tone on the wall screen when a new alarm appears."
     )
     cache_type: str = _setting(
         "CITYBRAIN_CACHE_TYPE",
@@ -215,6 +238,11 @@ class Settings:
     @property
     def incident_category_list(self) -> tuple[str, ...]:
         return tuple(c.strip() for c in self.incident_categories.split(",") if c.strip())
+
+    @property
+    def base_features_path(self) -> Path:
+        """Where the base features are read from (and where ``citybrain demo`` writes them)."""
+        return Path(self.base_features or Path(self.data_dir) / "basemap.geojson")
 
     @property
     def db_url(self) -> str:

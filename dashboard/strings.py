@@ -10,7 +10,8 @@ SOURCE_PLACEHOLDER = "全部来源"
 DATE_START = "开始日期"
 DATE_END = "结束日期"
 
-TREND_TITLE = "近30天受理趋势"
+TREND_TITLE = "受理趋势"
+TREND_TITLES = {"D": "受理趋势 · 按日", "W": "受理趋势 · 按周", "M": "受理趋势 · 按月"}
 FACTS_TITLE = "基础数据"
 FACT_LABELS = {"population": "人口", "households": "户数", "houses": "房屋", "buildings": "楼栋"}
 FACT_HELP = {
@@ -49,6 +50,14 @@ PREVIOUS_DELTA_POINTS = "{label} {arrow}{value}个百分点"
 UNCHANGED = "{label}持平"
 REALTIME = "实时"
 NO_PREVIOUS = "{label} —"  # the compared period is not covered by the data, or had nothing
+# 今日: a rate over cases still open says nothing yet; the card shows the day's count instead.
+TODAY_COUNTS = {
+    "closure_rate": ("closed", "今日已办结",
+                     "今日受理的事件中已核查办结的件数（当日办结率不具可比性，不显示）"),
+    "resolution_rate": ("disputes_resolved", "今日已化解",
+                        "今日排查发现的矛盾纠纷中已化解的件数（当日化解率不具可比性，不显示）"),
+}
+TODAY_COUNT_NOTE = "件 · 今日受理"
 UP, DOWN = "▲", "▼"
 
 UNKNOWN_UNIT = "未找到单元 {code}"
@@ -59,6 +68,11 @@ QUERY_TIMEOUT = "查询超时：数据量过大或数据库繁忙，请缩小时
 STORE_REPLACED = "数据文件在运行中被替换或损坏：已停止接收写入，请重启服务。"
 
 MAP_HOVER_VALUE = "{label}：{value}"
+UNITS = {"count": "件", "rate": "%", "per10k": "件/万人"}
+LEGEND_TITLE = "{label}（{unit}）"
+TARGET_TICK = "目标{value}"
+FULLSCREEN = "全屏"
+LOADING = "加载中…"
 CLICK_TO_DRILL = "点击下钻"
 CASE_STATUS_COLORS_TITLE = "事件状态"
 
@@ -91,15 +105,21 @@ HEAT_HOURS_TITLE = "按小时分布"
 METRES = "{size:,} 米"
 
 # --- camera coverage --------------------------------------------------------------------------------
+# The headline in the order a leader reads it: what matters is in view (key places, the period's
+# cases), then the area where people are; never the share of all land (mountains, water, fields).
 COVERAGE_KPIS = {
-    "covered_share": ("面积覆盖率", "在线摄像机视场覆盖的面积 ÷ 区域面积（米制投影下计算）"),
-    "blind_km2": ("盲区面积", "区域内不在任何在线摄像机视场内的面积"),
+    "places_in_view": ("重点部位可视率", "在线摄像机视场内的重点部位数 ÷ 重点部位总数"),
+    "cases_in_view": ("事件可视率", "时段内发生在在线摄像机视场内的事件数 ÷ 时段内有位置的事件数"),
+    "people_share": ("人员活动区覆盖率",
+                     "重点部位周边200米内（人员活动区）被在线摄像机视场覆盖的面积占比，不计山林、水面、农田"),
     "online_rate": ("视频在线率", "在线摄像机数 ÷ 摄像机总数（实时）"),
     "uncovered_places": ("未覆盖重点部位", "不在任何在线摄像机视场内的重点部位数"),
     "blind_cases": ("盲区事件", "时段内发生在盲区（无在线摄像机视场）内的事件数"),
-    "blind_case_share": ("盲区事件占比", "盲区事件数 ÷ 时段内有位置的事件数"),
 }
-COVERAGE_RANK_TITLE = "{level}覆盖率排名（低者在前）"
+# The ranking and the map's colours: area share of each member (all land).
+COVERED_SHARE = ("面积覆盖率", "在线摄像机视场覆盖的面积 ÷ 区域面积（米制投影下计算，含山林水面）")
+COVERAGE_RANK_TITLE = "{level}面积覆盖率排名（低者在前）"
+CAMERAS_AGGREGATED = "市、区级按区域汇总显示覆盖率，下钻到街道后显示视场扇区与盲区"
 SUGGEST_TITLE = "建议新增点位（按效益排序）"
 SUGGEST_NONE = "本区域盲区内没有事件或未覆盖的重点部位，暂无建议"
 PLACES_ALL_COVERED = "本区域的重点部位都在在线摄像机视场内"

@@ -88,3 +88,22 @@ def suggestions(facts: CoverageFacts, epsg: int, count: int = SUGGESTIONS) -> li
             "radius_m": SUGGEST_RADIUS_M,
         })
     return out
+
+
+# "Where people are": this far around the key places (schools, markets, stations, crossings…).
+PEOPLE_RADIUS_M = 200.0
+
+
+def people_area_share(facts: CoverageFacts, unit_wkb: bytes, epsg: int,
+                      radius: float = PEOPLE_RADIUS_M) -> float | None:
+    """Share of the area where people are (within ``radius`` of a key place, inside the unit)
+    that is in view of an online camera: the area headline without mountains, water and fields."""
+    if not len(facts.places):
+        return None
+    zone = shapely.union_all(shapely.buffer(shapely.points(facts.places[["x", "y"]].to_numpy(float)), radius))
+    unit = geo_cov.to_metric(shapely.from_wkb(unit_wkb), epsg)
+    zone = shapely.intersection(zone, unit)
+    if zone.area == 0:
+        return None
+    blind = geo_cov.to_metric(shapely.from_wkb(facts.blind_wkb), epsg)
+    return float(shapely.difference(zone, blind).area / zone.area)

@@ -28,7 +28,7 @@ from data.access import Denied, Principal, check, out_of_scope, public_case
 
 # First argument is a unit code; the answer is aggregates (or geometry) of that unit.
 UNIT_METHODS = frozenset({
-    "kpis", "children_kpis", "trend", "categories", "children_geometry", "metric_epsg", "heat",
+    "kpis", "children_kpis", "trend", "trend_for", "categories", "children_geometry", "metric_epsg", "heat",
     "heat_cells", "coverage", "members", "dispute_counts", "children", "heat_size",
     "comparison", "profile", "surveys", "police_summary",
     "sensitive",  # household risk and special populations: counts per unit, never a household

@@ -21,17 +21,26 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dashboard import limits, vocab
-from dashboard.domain import BadRequest, CaseQuery, Filters, HeatFilters, Period, local_now, stage_limits
+from dashboard.domain import (
+    BadRequest,
+    CaseQuery,
+    Filters,
+    HeatFilters,
+    Period,
+    local_now,
+    stage_limits,
+    trend_window,
+)
 from dashboard.indicators import INDICATORS, NO_VALUE, compute
 from data import loop, queries, rises
-from data.coverage import coverage_summary
+from data.coverage import coverage_summary, people_area_share
 from data.ingest import importer as ingest
 from data.stores.base import QueryTimeout, Store, StoreUnavailable
 from geo import cells as geo_cells
 from geo import coverage as geo_cov
 from geo.coverage import metric_epsg
 from geo.geojson import collection, dumps, feature_collection, geometries, points
-from geo.simplify import simplify_children
+from geo.simplify import label_points, simplify_children
 
 # Callers catch the store's errors from here: QueryTimeout (a statement ran past the limit) is a
 # StoreUnavailable (the database could not answer).
@@ -73,6 +82,7 @@ class Geometry:
     body: bytes  # the same, compressed with gzip, for the browser
     etag: str
     bounds: tuple[float, float, float, float]
+    labels: tuple = ()  # (code, name, lon, lat) per member: where the map writes its name
 
 
 @dataclass(frozen=True)
@@ -228,6 +238,20 @@ class CityData:
         return self._cached("trend", queries.daily_counts, unit_code=code,
                             start=end - timedelta(days=days), end=end, filters=filters)
 
+    def trend_for(self, code: str, period: Period, filters: Filters = Filters()) -> tuple[pd.Series, str]:
+        """Cases per step over the period's trend window (``domain.trend_window``): the counts
+        indexed by each step's first day, and the step (``"D"``, ``"W"`` or ``"M"``)."""
+        first, last, step = trend_window(period)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time())
+        daily = self._cached("trend", queries.daily_counts, unit_code=code,
+                             start=datetime.combine(first, datetime.min.time()), end=end, filters=filters)
+        if step == "D":
+            return daily, step
+        days = pd.Series(daily.to_numpy(), index=pd.to_datetime(daily.index))
+        summed = days.groupby(days.index.to_period("W-SUN" if step == "W" else "M")).sum()
+        index = summed.index.start_time.strftime("%Y-%m-%d")
+        return pd.Series(summed.to_numpy(), index=index, name="cases"), step
+
     def categories(self, code: str, period: Period, filters: Filters = Filters()) -> pd.Series:
         return self._cached("categories", queries.category_counts, unit_code=code,
                             start=period.start, end=period.end, filters=filters)
@@ -340,7 +364,10 @@ class CityData:
             geoms, [{"code": m["code"], "name": m["name"], "level": m["level"]} for m in members]
         )
         body = gzip.compress(dumps(collection).encode(), compresslevel=6)
-        geometry = Geometry(collection, body, hashlib.sha1(body).hexdigest()[:16], tuple(parent.bounds))
+        points = label_points(geoms)
+        labels = tuple((m["code"], m["name"], *xy) for m, xy in zip(members, points, strict=True))
+        geometry = Geometry(collection, body, hashlib.sha1(body).hexdigest()[:16], tuple(parent.bounds),
+                            labels)
         self._geometry[key] = geometry
         while len(self._geometry) > 256:
             self._geometry.popitem(last=False)
@@ -439,6 +466,8 @@ class CityData:
         cams = self._query(queries.counts, unit_code=code, start=start, end=end, now=start,
                            by_children=members != [code])
         summary = coverage_summary(facts, cams[["cameras", "cameras_online"]], epsg)
+        unit = self.store.unit_shapes([code]).geometry.iloc[0]
+        summary["total"]["people_share"] = people_area_share(facts, shapely.to_wkb(unit), epsg)
         views = facts.views
         shapes = shapely.from_wkb(list(views["wkb"])) if len(views) else []
         centres = points(shapely.centroid(shapes)) if len(views) else []

@@ -4,7 +4,7 @@ ranking of members by coverage, and the suggested sites in plain words."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import html
 
 from dashboard import ids, strings, theme
 from layouts import maps, shell
@@ -15,6 +15,9 @@ from layouts.ranking import rank_row
 # Above this many cameras the map shows camera points, not view sectors and blind spots: a city
 # of thousands of 100-m sectors is a few pixels each and megabytes to send.
 VIEW_LIMIT = 1500
+# Levels drawn aggregated (members coloured by coverage, cameras as points): thousands of sectors
+# take tens of seconds to paint in software rendering and are a few pixels each at these zooms.
+AGGREGATED_LEVELS = ("city", "district")
 ONLINE_FILL, OFFLINE_FILL = "rgba(51,209,255,0.55)", "rgba(138,164,200,0.35)"
 BLIND_FILL = "rgba(255,92,122,0.28)"
 PLACE_COLOR, SITE_COLOR = "#ff8c42", "#2ee59d"
@@ -23,11 +26,11 @@ PLACE_COLOR, SITE_COLOR = "#ff8c42", "#2ee59d"
 def coverage_screen() -> html.Div:
     return shell.view_page(
         ids.COV_VIEW, title=strings.COVERAGE_TITLE, controls=[],
-        kpis=html.Div(id=ids.COV_KPIS, className="kpi-row tiles-6"),
+        kpis=html.Div(id=ids.COV_KPIS, className="kpi-row tiles-6", children=shell.skeleton_cards(6)),
         body=[
             shell.side_panel(ids.COV_RANKING_TITLE, ids.COV_RANKING),
             html.Div(className="map-panel", children=[
-                dcc.Graph(id=ids.COV_MAP, config={**theme.GRAPH_CONFIG, "scrollZoom": True}, className="map"),
+                shell.graph(ids.COV_MAP, class_name="map", zoom=True),
                 buttons.chart("coverage", "map-tools", view="coverage"),
                 html.Div(id=ids.COV_NOTE, className="map-note", hidden=True),
             ]),
@@ -47,18 +50,20 @@ def coverage_screen() -> html.Div:
 
 def coverage_map(*, geojson_url: str, members: list[dict], bounds, drill_key: str, style: dict,
                  views_geojson: dict | None, view_status: list[str], cameras: list[dict],
-                 blind_geojson: dict | None, places: list[dict], sites: list[dict]) -> go.Figure:
+                 blind_geojson: dict | None, places: list[dict], sites: list[dict], labels=(),
+                 screen=None) -> go.Figure:
     """Members coloured by covered share (trace 0, click to drill); over them the blind spots,
     the online and offline views (or camera points when there are too many), the uncovered key
     places and the suggested sites."""
     shares = [m["covered_share"] or 0 for m in members]
-    hover = [f"{strings.COVERAGE_KPIS['covered_share'][0]}：{percent(m['covered_share'])}<br>"
+    hover = [f"{strings.COVERED_SHARE[0]}：{percent(m['covered_share'])}<br>"
              f"{strings.COVERAGE_KPIS['blind_cases'][0]}：{m['blind_cases']:,} / {m['cases']:,}"
              for m in members]
     fig = maps.base_map(geojson_url=geojson_url, members=members, bounds=bounds, drill_key=drill_key,
                         style=style, z=shares, zmin=0, zmax=max(max(shares, default=0), 0.01),
                         colorscale=[[0, "#3a1020"], [0.5, "#1f5f8b"], [1, "#33d1ff"]], hover=hover,
-                        colorbar=maps.colorbar(strings.COVERAGE_KPIS["covered_share"][0], ".1%"))
+                        colorbar=maps.colorbar(strings.COVERED_SHARE[0], ".1%"),
+                        labels=labels, screen=screen)
     if blind_geojson is not None:
         fig.add_trace(go.Choroplethmap(
             geojson=blind_geojson, featureidkey="properties.id", locations=["blind"], z=[1],
@@ -100,7 +105,7 @@ def coverage_map(*, geojson_url: str, members: list[dict], bounds, drill_key: st
                                     marker={"size": 14, "color": color}, showlegend=True,
                                     hoverinfo="skip"))
     fig.update_layout(showlegend=True, legend=maps.legend())
-    return fig
+    return maps.under_base_features(fig, style)
 
 
 def ranking(rows: list[dict], href_for) -> html.Ol:

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import math
-
 import plotly.graph_objects as go
 from dash import Patch
 
 from dashboard import strings, theme
 from dashboard.indicators import INDICATORS
-from geo.viewport import fit_bounds
+from dashboard.scales import value_scale
+from layouts import maps
 
 # Trace order on the map: a flat base layer (always clickable), the values, case points.
 BASE, VALUES, POINTS = 0, 1, 2
 
 
-def map_style(tile_url: str = "", attribution: str = "") -> dict:
-    """A MapLibre style that fetches nothing, unless an intranet tile URL is configured.
+def map_style(tile_url: str = "", attribution: str = "", base_features: dict | None = None) -> dict:
+    """A MapLibre style that fetches nothing, unless an intranet tile URL is configured; with
+    ``base_features`` (rivers, roads: ``data.base_features``) drawn inline under the units.
 
     It has no glyphs or sprite, so no layer can reach a public font server.
     """
@@ -33,21 +33,23 @@ def map_style(tile_url: str = "", attribution: str = "") -> dict:
                                         "attribution": attribution}
         style["layers"].append({"id": "intranet", "type": "raster", "source": "intranet",
                                 "paint": {"raster-opacity": 0.55}})
+    if base_features:
+        style["sources"]["base"] = {"type": "geojson", "data": base_features}
+        style["layers"] += [
+            {"id": maps.BASE_FEATURES_LAYER, "type": "fill", "source": "base",
+             "filter": ["==", ["get", "kind"], "water"],
+             "paint": {"fill-color": theme.WATER, "fill-opacity": 0.8}},
+            {"id": "base-road", "type": "line", "source": "base", "filter": ["==", ["get", "kind"], "road"],
+             "paint": {"line-color": theme.ROAD, "line-width": 2.5}},
+        ]
     return style
 
 
-def _values(metric: str, rows: list[dict]):
+def _values(metric: str, rows: list[dict], targets: dict | None):
     ind = INDICATORS[metric]
     z = [_nan(r.get(metric)) for r in rows]
     text = [strings.MAP_HOVER_VALUE.format(label=ind.label, value=ind.format(r.get(metric))) for r in rows]
-    finite = [v for v in z if not math.isnan(v)]
-    zmin, zmax = (min(finite), max(finite)) if finite else (0, 1)
-    zmin, zmax = colour_range(zmin, zmax, ind.kind)
-    scale = theme.SCALE_BAD_HIGH if not ind.higher_is_better else theme.SCALE_GOOD_HIGH
-    ticks = rate_ticks(zmin, zmax) if ind.kind == "rate" else {"tickformat": ",d"}
-    if ind.kind == "count" and zmax - zmin < 6:
-        ticks["dtick"] = 1  # no 0.5 of a case
-    return z, text, zmin, zmax, scale, ticks
+    return z, text, value_scale(metric, [r.get(metric) for r in rows], targets)
 
 
 def colour_range(zmin: float, zmax: float, kind: str) -> tuple[float, float]:
@@ -72,29 +74,30 @@ POINTS_TRACE = 2  # at a grid, its cases as dots (customdata: category, status, 
 
 
 def unit_map(*, geojson_url: str, rows: list[dict], metric: str, bounds, drill_key: str,
-             style: dict, points: list[dict] | None = None) -> go.Figure:
-    """The children of the current unit coloured by ``metric``; ``rows`` carry code, name, metric.
-
-    At a grid (no children) ``rows`` is the grid itself and ``points`` its cases.
-    """
+             style: dict, points: list[dict] | None = None, labels=(), targets: dict | None = None,
+             screen: dict | None = None) -> go.Figure:
+    """The children of the current unit coloured by ``metric`` on its fixed scale (``dashboard.
+    scales``); ``rows`` carry code, name, metric. At a grid (no children) ``rows`` is the grid
+    itself and ``points`` its cases. ``labels`` are the names written on the map."""
     codes = [r["code"] for r in rows]
     names = [r["name"] for r in rows]
-    z, text, zmin, zmax, scale, ticks = _values(metric, rows)
+    z, text, scale = _values(metric, rows, targets)
     fig = go.Figure()
     fig.add_trace(go.Choroplethmap(
         geojson=geojson_url, featureidkey="properties.code", locations=codes, z=[0] * len(codes),
         colorscale=[[0, theme.PANEL], [1, theme.PANEL]], showscale=False, hoverinfo="skip",
         marker={"line": {"color": theme.BOUNDARY, "width": 1.2}},
     ))
+    # One grid alone has nothing to compare with: drawn in a neutral tint, its cases over it.
+    colours = [list(s) for s in scale.colorscale] if points is None else [[0, theme.ALONE], [1, theme.ALONE]]
     fig.add_trace(go.Choroplethmap(
         geojson=geojson_url, featureidkey="properties.code", locations=codes, z=z,
-        zmin=zmin, zmax=zmax, colorscale=scale, customdata=names, text=text,
-        hovertemplate="<b>%{customdata}</b><br>%{text}<extra></extra>",
-        marker={"line": {"color": theme.BOUNDARY, "width": 1.2}, "opacity": 0.82},
+        zmin=scale.zmin, zmax=scale.zmax, colorscale=colours,
+        customdata=names, text=text, hovertemplate="<b>%{customdata}</b><br>%{text}<extra></extra>",
+        marker={"line": {"color": theme.BOUNDARY, "width": 1.2}, "opacity": 0.85},
         showscale=points is None,  # one grid alone needs no colour scale
-        colorbar={"title": {"text": INDICATORS[metric].label}, "thickness": 14, "len": 0.5, **ticks,
-                  "x": 0.99, "xanchor": "right", "y": 0.04, "yanchor": "bottom",
-                  "bgcolor": "rgba(5,13,26,0.6)"},
+        colorbar={"thickness": 14, "len": 0.5, **scale.colorbar(), "x": 0.99, "xanchor": "right",
+                  "y": 0.04, "yanchor": "bottom", "bgcolor": "rgba(5,13,26,0.6)"},
     ))
     if points is not None:
         fig.add_trace(go.Scattermap(
@@ -105,33 +108,38 @@ def unit_map(*, geojson_url: str, rows: list[dict], metric: str, bounds, drill_k
                          p.get("grid_code")] for p in points],
             hovertemplate="%{customdata[0]} · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
         ))
-    view = fit_bounds(bounds)
+    where = maps.view(bounds, labels, screen)
     fig.update_layout(
-        template=theme.TEMPLATE, map={"style": style, **view}, showlegend=False,
+        template=theme.TEMPLATE, **where, map_style=style, showlegend=False,
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         # A new unit resets the view; a refresh of the same unit keeps the user's pan and zoom.
         uirevision=drill_key,
     )
-    return fig
+    return maps.under_base_features(fig, style)
 
 
-def map_values_patch(rows: list[dict], metric: str) -> Patch:
+def map_values_patch(rows: list[dict], metric: str, targets: dict | None = None) -> Patch:
     """Only the values of the map, for a refresh or a metric change at the same unit."""
-    z, text, zmin, zmax, scale, ticks = _values(metric, rows)
+    z, text, scale = _values(metric, rows, targets)
     patch = Patch()
-    patch["data"][VALUES]["z"] = z
-    patch["data"][VALUES]["text"] = text
-    patch["data"][VALUES]["zmin"] = zmin
-    patch["data"][VALUES]["zmax"] = zmax
-    patch["data"][VALUES]["colorscale"] = scale
-    patch["data"][VALUES]["colorbar"]["title"]["text"] = INDICATORS[metric].label
-    patch["data"][VALUES]["colorbar"]["tickformat"] = ticks["tickformat"]
-    patch["data"][VALUES]["colorbar"]["dtick"] = ticks.get("dtick")
-    patch["data"][VALUES]["colorbar"]["nticks"] = ticks.get("nticks")
+    values = patch["data"][VALUES]
+    values["z"] = z
+    values["text"] = text
+    values["zmin"] = scale.zmin
+    values["zmax"] = scale.zmax
+    values["colorscale"] = [list(s) for s in scale.colorscale]
+    bar = scale.colorbar()
+    values["colorbar"]["title"]["text"] = bar["title"]["text"]
+    for key in ("tickformat", "dtick", "tickmode", "tickvals", "ticktext"):
+        values["colorbar"][key] = bar.get(key)
     return patch
 
 
-def trend_figure(days: list[str], values: list[int]) -> go.Figure:
+_STEP_TICKS = {"D": "%m-%d", "W": "%m-%d", "M": "%Y-%m"}
+
+
+def trend_figure(days: list[str], values: list[int], step: str = "D") -> go.Figure:
+    """Cases per day, week (from its Monday) or month (``step``)."""
     fig = go.Figure(go.Scatter(
         x=days, y=values, mode="lines+markers", line={"color": theme.ACCENT, "width": 3},
         marker={"size": 5}, fill="tozeroy", fillcolor="rgba(51,209,255,0.15)",
@@ -142,7 +150,7 @@ def trend_figure(days: list[str], values: list[int]) -> go.Figure:
     if max(values, default=0) < 5:
         yaxis["dtick"] = 1
     fig.update_layout(template=theme.TEMPLATE, margin={"l": 48, "r": 12, "t": 8, "b": 36},
-                      xaxis={"tickformat": "%m-%d", "nticks": 6, "type": "date"}, yaxis=yaxis)
+                      xaxis={"tickformat": _STEP_TICKS[step], "nticks": 6, "type": "date"}, yaxis=yaxis)
     return fig
 
 
@@ -159,6 +167,7 @@ def category_figure(categories: list[str], values: list[int]) -> go.Figure:
                       xaxis={"showgrid": False, "showticklabels": False}, bargap=0.28)
     if not pairs:
         fig.add_annotation(text=strings.NO_CASES, showarrow=False, font={"color": theme.MUTED})
+        fig.update_yaxes(visible=False)
     return fig
 
 

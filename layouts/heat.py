@@ -5,15 +5,19 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from dash import dcc, html
 
-from dashboard import ids, strings, theme, vocab
+from dashboard import ids, strings, vocab
 from layouts import maps, shell
 from layouts.export import buttons
 from layouts.ranking import case_row, rank_row
 
 HEAT_SCALE = [[0.0, "rgba(51,209,255,0.35)"], [0.35, "#1f77b4"], [0.65, "#ffc857"], [1.0, "#ff5c7a"]]
-# A density's zero must be transparent: the density layer covers the whole map.
-DENSITY_SCALE = [[0.0, "rgba(5,13,26,0)"], [0.15, "rgba(31,119,180,0.55)"], [0.5, "#ffc857"],
-                 [1.0, "#ff5c7a"]]
+# A density's zero must be transparent: the density layer covers the whole map. Above it the
+# colours rise quickly, so a single dispute shows as a visible glow, not a faint dot.
+DENSITY_SCALE = [[0.0, "rgba(5,13,26,0)"], [0.02, "rgba(51,209,255,0.45)"], [0.25, "rgba(31,119,180,0.85)"],
+                 [0.55, "#ffc857"], [1.0, "#ff5c7a"]]
+# Screen pixels: about 1.6 cells (cells are ~28 px wide at any screen size, geo.cells.size_for_zoom),
+# so neighbouring cells' glows merge into one surface.
+DENSITY_RADIUS = 45
 CELLS = 1  # trace index of the cells (trace 0 is the member units)
 
 
@@ -41,12 +45,11 @@ def heat_screen() -> html.Div:
     ]
     return shell.view_page(
         ids.HEAT_VIEW, title=strings.HEAT_TITLE, controls=controls, extra=(dcc.Store(id=ids.HEAT_ZOOM),),
-        kpis=html.Div(id=ids.HEAT_KPIS, className="kpi-row tiles-4"),
+        kpis=html.Div(id=ids.HEAT_KPIS, className="kpi-row tiles-4", children=shell.skeleton_cards(4)),
         body=[
             shell.side_panel(ids.HEAT_RANKING_TITLE, ids.HEAT_RANKING),
             html.Div(className="map-panel", children=[
-                dcc.Graph(id=ids.HEAT_MAP, config={**theme.GRAPH_CONFIG, "scrollZoom": True},
-                          className="map"),
+                shell.graph(ids.HEAT_MAP, class_name="map", zoom=True),
                 buttons.chart("heat", "map-tools", view="heat"),
             ]),
             shell.side_panel(ids.HEAT_CELL_TITLE, ids.HEAT_CELL_LIST),
@@ -55,11 +58,11 @@ def heat_screen() -> html.Div:
 
 
 def heat_map(*, geojson_url: str, members: list[dict], bounds, drill_key: str, style: dict,
-             cells: list[dict], cells_geojson: dict, mode: str) -> go.Figure:
+             cells: list[dict], cells_geojson: dict, mode: str, labels=(), screen=None) -> go.Figure:
     """Member units (trace 0, click to drill) under the disputes: cells with counts (trace 1,
     click to list) or a smooth density of the same counts."""
     fig = maps.base_map(geojson_url=geojson_url, members=members, bounds=bounds, drill_key=drill_key,
-                        style=style)
+                        style=style, labels=labels, screen=screen)
     counts = [c["count"] for c in cells]
     top = max(counts, default=1)
     bar = maps.colorbar(strings.HEAT_TOTAL, ",d")
@@ -67,8 +70,10 @@ def heat_map(*, geojson_url: str, members: list[dict], bounds, drill_key: str, s
         bar["dtick"] = 1  # no half a dispute
     if mode == "density":
         fig.add_trace(go.Densitymap(
-            lon=[c["lon"] for c in cells], lat=[c["lat"] for c in cells], z=counts, zmin=0, zmax=top,
-            radius=22, colorscale=DENSITY_SCALE, hoverinfo="skip", showscale=True, colorbar=bar,
+            lon=[c["lon"] for c in cells], lat=[c["lat"] for c in cells], z=counts, zmin=0,
+            zmax=max(1, top * 0.6),  # the densest spots saturate: the pattern reads, not one peak
+            radius=DENSITY_RADIUS, colorscale=DENSITY_SCALE, hoverinfo="skip", showscale=True,
+            colorbar=bar, opacity=0.95,
         ))
     else:
         fig.add_trace(go.Choroplethmap(
@@ -79,7 +84,7 @@ def heat_map(*, geojson_url: str, members: list[dict], bounds, drill_key: str, s
             marker={"line": {"color": "rgba(5,13,26,0.6)", "width": 0.6}, "opacity": 0.9},
             colorbar=bar,
         ))
-    return fig
+    return maps.under_base_features(fig, style)
 
 
 def ranking(rows: list[dict], href_for) -> html.Ol:

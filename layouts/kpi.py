@@ -12,13 +12,29 @@ from dashboard.compare import change
 from dashboard.indicators import INDICATORS, KPI_CARDS
 
 
-def kpi_cards(values: dict, previous: dict, label: str = "环比") -> list[html.Div]:
-    """One card per KPI; ``label`` names the comparison (环比 or 同比)."""
-    return [_card(key, values.get(key), previous.get(key), label) for key in KPI_CARDS]
+def kpi_cards(values: dict, previous: dict, label: str = "环比", *,
+              today_counts: dict | None = None) -> list[html.Div]:
+    """One card per KPI; ``label`` names the comparison (环比 or 同比). With ``today_counts`` (the
+    period is 今日) a rate over the day's still-open cases gives way to the day's count, labelled
+    as such."""
+    return [_today_card(key, today_counts) if today_counts is not None and key in strings.TODAY_COUNTS
+            else _card(key, values.get(key), previous.get(key), label) for key in KPI_CARDS]
+
+
+def _today_card(key: str, counts: dict) -> html.Div:
+    count, label, definition = strings.TODAY_COUNTS[key]
+    value = counts.get(count)
+    text = f"{int(value):,}" if value is not None and value == value else "—"
+    return html.Div(className="kpi", title=definition, id={"type": "kpi", "key": key}, children=[
+        html.Div(label, className="kpi-label"),
+        html.Div(text, className="kpi-value"),
+        html.Div(strings.TODAY_COUNT_NOTE, className="kpi-delta"),
+    ])
 
 
 def _card(key: str, value, previous, label: str) -> html.Div:
     ind = INDICATORS[key]
+    delta = _delta(key, value, previous, label)
     return html.Div(
         className="kpi",
         title=ind.definition,
@@ -26,7 +42,7 @@ def _card(key: str, value, previous, label: str) -> html.Div:
         children=[
             html.Div(ind.label, className="kpi-label"),
             html.Div(ind.format(value), className="kpi-value"),
-            html.Div(_delta(key, value, previous, label), className="kpi-delta"),
+            html.Div(delta, className="kpi-delta"),
         ],
     )
 

@@ -10,20 +10,25 @@ from dash import dcc, html
 
 from dashboard import strings
 from dashboard.indicators import INDICATORS
+from dashboard.scales import text_colour, value_scale
 
 
-def ranking(rows: list[dict], metric: str, href_for) -> html.Ol:
-    """Children best-to-worst by ``metric`` (units with no value last), each a drill link."""
+def ranking(rows: list[dict], metric: str, href_for, targets: dict | None = None) -> html.Ol:
+    """Children by ``metric``, highest first (units with no value last), each a drill link. A
+    badge and a bar take the map's colour of the value, and the bar's length is the value's place
+    on the same scale (a rate from its scale's floor, not from zero), so rank 1 reads as good or
+    bad by the metric's direction, not by being first."""
     ind = INDICATORS[metric]
     known = [r for r in rows if _known(r.get(metric))]
     unknown = [r for r in rows if not _known(r.get(metric))]
     known.sort(key=lambda r: r[metric], reverse=True)
-    top = max((abs(r[metric]) for r in known), default=0) or 1
+    scale = value_scale(metric, [r[metric] for r in known], targets)
     items = []
     for i, row in enumerate(known + unknown, start=1):
         value = row.get(metric)
-        share = abs(value) / top if _known(value) else 0
-        items.append(rank_row(i, row, href_for, share, ind.format(value)))
+        colour = scale.colour(value)
+        items.append(rank_row(i, row, href_for, scale.position(value) or 0, ind.format(value),
+                              colour=colour))
     return html.Ol(items, className="rank-list")
 
 
@@ -34,11 +39,12 @@ def recent_cases(cases: list[dict]) -> html.Div:
     return html.Ul([case_row(c, c["category"]) for c in cases], className="case-list")
 
 
-def alarms(cases: list[dict], now, rises: list[dict] = ()) -> html.Div:
+def alarms(cases: list[dict], now, rises: list[dict] = (), scope: str = "") -> html.Div:
     """Sudden rises (in words), overdue cases (how long past the deadline) and high-risk
-    disputes, as text."""
+    disputes, as text. ``scope`` (the unit's code) tells dashboard/assets/wall.js which list is
+    new, so only new alarms flash."""
     if not cases and not rises:
-        return html.Div(strings.NO_ALARMS, className="empty")
+        return html.Div(strings.NO_ALARMS, className="empty", **{"data-scope": scope})
     rows = [html.Li(className="case-row rise-row", children=[
         html.Div([html.Span(strings.SUDDEN_RISE, className="alarm-tag"),
                   html.Span(r["reason"], className="rise-text")], className="case-head rise-head"),
@@ -53,18 +59,21 @@ def alarms(cases: list[dict], now, rises: list[dict] = ()) -> html.Div:
             tag = strings.OVERDUE_HOURS.format(hours=max(1, late.seconds // 3600))
         rows.append(case_row(c, f"{c['category']} · {c.get('subcategory') or ''}",
                              tag=html.Span(tag, className="alarm-tag"), year=now.year))
-    return html.Ul(rows, className="case-list alarm-list")
+    return html.Ul(rows, className="case-list alarm-list", **{"data-scope": scope})
 
 
 def rank_row(i: int, unit: dict, href_for, share: float, value_text: str, *extra,
-             medals: bool = True) -> html.Li:
-    """One ranked unit: its place, a drill link, a bar of ``share`` (0–1), the value, extras."""
-    place = f"rank-no top{i}" if medals and i <= 3 else "rank-no"
+             medals: bool = True, colour: str | None = None) -> html.Li:
+    """One ranked unit: its place, a drill link, a bar of ``share`` (0–1), the value, extras.
+    With ``colour`` (the value's colour on its scale) the badge and the bar wear it."""
+    place = f"rank-no top{i}" if medals and i <= 3 and colour is None else "rank-no"
+    badge = {"background": colour, "color": text_colour(colour)} if colour else None
+    bar = {"width": f"{share * 100:.0f}%", **({"background": colour} if colour else {})}
     return html.Li(className="rank-row", children=[
-        html.Span(str(i), className=place),
+        html.Span(str(i), className=place, style=badge),
         dcc.Link(unit["name"], href=href_for(unit["code"]), className="rank-name",
                  title=strings.CLICK_TO_DRILL),
-        html.Span(className="rank-bar", children=html.Span(style={"width": f"{share * 100:.0f}%"})),
+        html.Span(className="rank-bar", children=html.Span(style=bar)),
         html.Span(value_text, className="rank-value"),
         *extra,
     ])
@@ -89,7 +98,8 @@ def case_row(case: dict, label: str, *, tag=None, year: int | None = None) -> ht
         html.Span(case["status"], className="case-status", **{"data-status": case["status"]}),
         html.Span(case_time(at, year), className="case-time"),
     ]
-    return html.Li(className="case-row", children=[
+    key = str(case.get("external_id") or case.get("id") or "")  # wall.js flashes a new alarm once
+    return html.Li(className="case-row", **{"data-key": key}, children=[
         html.Div(head, className="case-head"),
         html.Div(case.get("description") or "", className="case-text"),
     ])

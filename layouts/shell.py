@@ -12,15 +12,29 @@ from dash import dcc, html
 
 from dashboard import ids, strings
 from dashboard.ids import ViewIds
+from dashboard.theme import GRAPH_CONFIG, empty_figure
 from dashboard.viewstate import PERIOD_KEYS
 
 WALL, HEAT, COVERAGE, CASES, LOOP, COMPARE = "/", "/heat", "/coverage", "/cases", "/loop", "/compare"
 
 
 def shell() -> html.Div:
-    """The app's layout: the router's URL and the body it fills with one view."""
+    """The app's layout: the router's URL, the screen's size and the body it fills with one view."""
     # "callback-nav": a callback that sets this URL (a case dot opening /cases) tells every view's URL.
-    return html.Div([dcc.Location(id=ids.PAGE, refresh="callback-nav"), html.Div(id=ids.PAGE_BODY)])
+    return html.Div([dcc.Location(id=ids.PAGE, refresh="callback-nav"), dcc.Store(id=ids.SCREEN),
+                     html.Div(id=ids.PAGE_BODY)])
+
+
+def fullscreen_button() -> html.Button:
+    """全屏: dashboard/assets/wall.js toggles the browser's full screen (no server round trip)."""
+    return html.Button(strings.FULLSCREEN, className="fullscreen-button", title=strings.FULLSCREEN,
+                       n_clicks=0)
+
+
+def graph(graph_id: str, *, class_name: str = "chart", zoom: bool = False):
+    """A chart or map: dark and empty until its first answer, no toolbar."""
+    config = {**GRAPH_CONFIG, "scrollZoom": True} if zoom else GRAPH_CONFIG
+    return dcc.Graph(id=graph_id, config=config, className=class_name, figure=empty_figure())
 
 
 def nav(current: str, query: str) -> list:
@@ -72,7 +86,8 @@ def header(title: str, view: ViewIds, controls: list) -> html.Header:
             html.Nav(id=view.breadcrumb, className="breadcrumb"),
         ]),
         html.Div(className="controls", children=period_picker(view) + controls),
-        html.Div(className="status", children=[html.Nav(id=view.nav, className="view-nav")]),
+        html.Div(className="status", children=[html.Nav(id=view.nav, className="view-nav"),
+                                               fullscreen_button()]),
     ])
 
 
@@ -92,5 +107,17 @@ def side_panel(title_id: str, body_id: str) -> html.Div:
     """A side column with one titled list."""
     return html.Div(className="side", children=[html.Div(className="panel ranking-panel", children=[
         html.H3(id=title_id, className="panel-title"),
-        html.Div(id=body_id, className="ranking"),
+        html.Div(id=body_id, className="ranking", children=skeleton_rows()),
     ])])
+
+
+def skeleton_cards(n: int) -> list[html.Div]:
+    """Dark placeholder cards for a KPI row before its first answer."""
+    return [html.Div(className="kpi-skeleton", children=[html.Div(className="bone short"),
+                                                          html.Div(className="bone tall")])
+            for _ in range(n)]
+
+
+def skeleton_rows(n: int = 6) -> html.Div:
+    """Dark placeholder rows for a list before its first answer."""
+    return html.Div(className="skeleton-rows", children=[html.Div(className="bone") for _ in range(n)])

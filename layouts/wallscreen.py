@@ -5,15 +5,14 @@ from __future__ import annotations
 from dash import dcc, html
 
 from dashboard import ids, strings, vocab
-from dashboard.indicators import INDICATORS, MAP_METRICS
-from dashboard.theme import GRAPH_CONFIG
+from dashboard.indicators import INDICATORS, KPI_CARDS, MAP_METRICS
 from layouts import shell
 from layouts.export import buttons
 
 
-def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
+def wall_screen(refresh_seconds: int, timezone: str, alarm_sound: bool = False) -> html.Div:
     return html.Div(
-        className="screen",
+        className="screen wall-screen",
         children=[
             *shell.view_state_components(ids.WALL_VIEW),
             dcc.Interval(id=ids.REFRESH, interval=refresh_seconds * 1000),
@@ -24,15 +23,15 @@ def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
             dcc.Store(id=ids.TIMEZONE, data=timezone),
             _header(),
             html.Div(id=ids.ERROR, className="banner", hidden=True),
-            html.Div(id=ids.KPI_ROW, className="kpi-row"),
+            html.Div(id=ids.KPI_ROW, className="kpi-row", children=shell.skeleton_cards(len(KPI_CARDS))),
             html.Div(
                 className="body",
                 children=[
                     html.Div(className="side", children=[
-                        _panel(strings.TREND_TITLE, dcc.Graph(id=ids.TREND, config=GRAPH_CONFIG,
-                                                             className="chart"), buttons.chart("trend")),
-                        _panel(strings.CATEGORY_TITLE, dcc.Graph(id=ids.CATEGORIES, config=GRAPH_CONFIG,
-                                                                className="chart"),
+                        html.Div(className="panel", children=[
+                            html.H3(strings.TREND_TITLE, id=ids.TREND_TITLE, className="panel-title"),
+                            shell.graph(ids.TREND), buttons.chart("trend")]),
+                        _panel(strings.CATEGORY_TITLE, shell.graph(ids.CATEGORIES),
                                buttons.chart("categories")),
                         html.Div(className="panel facts-panel", children=[
                             html.H3(strings.FACTS_TITLE, className="panel-title"),
@@ -40,8 +39,7 @@ def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
                         ]),
                     ]),
                     html.Div(className="map-panel", children=[
-                        dcc.Graph(id=ids.MAP, config={**GRAPH_CONFIG, "scrollZoom": True},
-                                  className="map"),
+                        shell.graph(ids.MAP, class_name="map", zoom=True),
                         buttons.chart("map", "map-tools"),
                         html.Div(className="feed", children=[
                             html.Span(strings.FEED_TITLE, className="feed-title"),
@@ -57,19 +55,23 @@ def wall_screen(refresh_seconds: int, timezone: str) -> html.Div:
                                 id=ids.RANK_LEVEL, className="periods rank-depth", inline=True,
                                 options=[{"label": v, "value": k} for k, v in strings.RANK_DEPTHS.items()],
                             ),
-                            html.Div(id=ids.RANKING, className="ranking"),
+                            html.Div(id=ids.RANKING, className="ranking", children=shell.skeleton_rows()),
                         ]),
-                        html.Div(className="panel alarm-panel", children=[
-                            html.Div(className="panel-head", children=[
-                                html.H3(id=ids.ALARMS_TITLE, className="panel-title alarm-title"),
-                                buttons.table("alarms")]),
-                            html.Div(id=ids.ALARMS, className="ranking"),
-                        ]),
+                        _alarm_panel(alarm_sound),
                     ]),
                 ],
             ),
         ],
     )
+
+
+def _alarm_panel(sound: bool) -> html.Div:
+    # dashboard/assets/wall.js flashes new alarms once, and sounds a tone when data-sound is on.
+    return html.Div(className="panel alarm-panel", **{"data-sound": "on" if sound else "off"}, children=[
+        html.Div(className="panel-head", children=[
+            html.H3(id=ids.ALARMS_TITLE, className="panel-title alarm-title"), buttons.table("alarms")]),
+        html.Div(id=ids.ALARMS, className="ranking", children=shell.skeleton_rows(4)),
+    ])
 
 
 def _header() -> html.Header:
@@ -85,6 +87,7 @@ def _header() -> html.Header:
                 html.Div(id=ids.CLOCK, className="clock"),
                 html.Div(id=ids.STALE, className="stale", hidden=True),
                 buttons.pack(),
+                shell.fullscreen_button(),
             ]),
             html.Nav(id=ids.BREADCRUMB, className="breadcrumb"),
             html.Div(className="controls", children=[

@@ -226,8 +226,17 @@ def _coverage_matches_api(page, base, code):
     expect(_tile(page, label["blind_cases"][0])).to_have_text(f"{total['blind_cases']:,}")
     expect(_tile(page, label["uncovered_places"][0])).to_have_text(
         f"{total['uncovered_places']:,} / {total['key_places']:,}")
-    share = _tile(page, label["covered_share"][0]).inner_text()
-    assert abs(float(share.rstrip("%")) - total["covered_share"] * 100) <= 0.0501  # display rounding
+    # The headline: key places and cases in view first, then the area where people are.
+    labels = [t.inner_text() for t in page.locator("#cov-kpis .kpi-label").all()]
+    assert labels == [label[k][0] for k in ("places_in_view", "cases_in_view", "people_share", "online_rate",
+                                            "uncovered_places", "blind_cases")]
+    in_view = (total["cases"] - total["blind_cases"]) / total["cases"] if total["cases"] else None
+    for key, expected in (("cases_in_view", in_view), ("people_share", total["people_share"])):
+        shown = _tile(page, label[key][0]).inner_text()
+        if expected is None:
+            assert shown == "—"
+        else:  # display rounding
+            assert abs(float(shown.rstrip("%")) - expected * 100) <= 0.0501, (key, shown, expected)
     texts = [s["text"] for s in body["suggestions"]]
     expect(page.locator("#cov-suggestions .suggest-text")).to_have_text(texts)
     shown = dict(zip(page.locator("#cov-ranking .rank-name").all_inner_texts(),

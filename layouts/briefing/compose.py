@@ -187,7 +187,7 @@ def _coverage_lines(a: dict) -> list[str]:
 def _definitions(a: dict) -> Slide:
     notes = [f"{i.label}：{i.definition}" for i in INDICATORS.values()]
     notes += [f"{label}：{definition}" for label, definition in
-              (strings.COVERAGE_KPIS["covered_share"], strings.COVERAGE_KPIS["blind_cases"])]
+              (strings.COVERED_SHARE, strings.COVERAGE_KPIS["blind_cases"])]
     notes += [a["source"], f"统计时段：{a['period_text']}；数据截至 {a['data_time']}；"
                            f"比较口径：{a['label']}（{a['compared_text']}）"]
     return Slide("指标口径与数据来源", lines=notes, kind="notes")
