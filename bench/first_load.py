@@ -65,14 +65,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
+    from bench._auth import bench_token
     from tests.browser import CHROMIUM, LAUNCH_ARGS, VIEWPORT
 
     settings = Settings(db=args.db, port=_free_port())
+    token = bench_token(args.db)
     server = _serve(settings)
     url = f"http://127.0.0.1:{settings.port}/"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport=VIEWPORT)
+        context = browser.new_context(viewport=VIEWPORT,
+                                      extra_http_headers={"Authorization": f"Bearer {token}"})
         first = _visit(context.new_page(), url)
         again = _visit(context.new_page(), url)
         browser.close()

@@ -23,7 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def client(embedded_demo):
-    return create_app(Settings(db=embedded_demo.engine.url.database)).server.test_client()
+    from tests.access import grant
+
+    client = create_app(Settings(db=embedded_demo.engine.url.database)).server.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {grant(embedded_demo)}"
+    return client
 
 
 def _page(client) -> str:
