@@ -69,8 +69,8 @@ def main(argv=None) -> int:
     from tests.browser import CHROMIUM, LAUNCH_ARGS, VIEWPORT
 
     settings = Settings(db=args.db, port=_free_port())
+    server = _serve(settings)  # (the embedded store's schema is made here)
     token = bench_token(args.db)
-    server = _serve(settings)
     url = f"http://127.0.0.1:{settings.port}/"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
