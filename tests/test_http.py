@@ -22,12 +22,24 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def client(embedded_demo):
+def client(embedded_demo, tmp_path_factory):
+    """A city-wide analyst's client of the app on a private copy of the demo city."""
+    import shutil
+
+    from data.stores import open_store
     from tests.access import grant
 
-    client = create_app(Settings(db=embedded_demo.engine.url.database)).server.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {grant(embedded_demo)}"
-    return client
+    embedded_demo.checkpoint()
+    path = tmp_path_factory.mktemp("http") / "copy.gpkg"
+    shutil.copy(embedded_demo.engine.url.database, path)
+    store = open_store(f"sqlite:///{path}")
+    token = grant(store)
+    store.engine.dispose()
+    app = create_app(Settings(db=str(path), warm=False))
+    client = app.server.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    yield client
+    app.server.config["CITYBRAIN_DATA"].store.engine.dispose()
 
 
 def _page(client) -> str:
