@@ -82,11 +82,16 @@ def test_dash_answers_and_json_are_compressed(client):
     assert "Content-Encoding" not in plain.headers  # only to clients that ask
 
 
-def test_citybrain_serve_runs_waitress(embedded_demo):
+def test_citybrain_serve_runs_waitress(embedded_demo, tmp_path):
+    import shutil
+
+    embedded_demo.checkpoint()
+    copy = tmp_path / "serve.gpkg"  # serving writes (a first-run admin): not the shared city
+    shutil.copy(embedded_demo.engine.url.database, copy)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "CITYBRAIN_DB": embedded_demo.engine.url.database, "PORT": str(port),
+    env = {**os.environ, "CITYBRAIN_DB": str(copy), "PORT": str(port),
            "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-c", "import app, sys; sys.exit(app.main(['serve']))"],
                             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
