@@ -105,6 +105,7 @@ def _http(server) -> None:
         COMPRESS_ALGORITHM=["br", "gzip"], COMPRESS_LEVEL=6, COMPRESS_BR_LEVEL=5,
         COMPRESS_MIN_SIZE=500, COMPRESS_CACHE_BACKEND=_CompressedStatic,
         COMPRESS_CACHE_KEY=_compress_key, COMPRESS_STREAMS=False,
+        COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,  # no ETag answers (304) to per-user pages
     )
     Compress(server)
 
