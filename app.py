@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         update_title=None,
         compress=False,
     )
+    _http(app.server)
     cache = Cache(app.server, config=_cache_config(settings))
     indicators.configure(rate_decimals=settings.rate_decimals,
                          incident_categories=settings.incident_category_list)
@@ -67,6 +68,62 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     auth.register(app, Accounts.beside(settings.db_url, store.engine), settings)
     app.server.config["CITYBRAIN_DATA"] = data
     return app
+
+
+# --- HTTP: compression and cache headers (docs/ARCHITECTURE.md) ---------------------------------
+
+_YEAR = 365 * 24 * 3600
+# Versioned URLs: Dash's fingerprinted scripts, /assets/…?m=<mtime>, the favicon's ?v=<version>.
+_STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico")
+
+
+class _CompressedStatic:
+    """Flask-Compress's cache: keeps the compressed bytes of versioned static files (so plotly.js
+    is compressed once per process, not per request), and nothing else."""
+
+    def __init__(self):
+        self._store: dict[str, bytes] = {}
+
+    def get(self, key: str):
+        return self._store.get(key)
+
+    def set(self, key: str, value: bytes):
+        if not key.endswith(";"):  # dynamic answers have no key
+            self._store[key] = value
+
+
+def _compress_key(request) -> str:
+    versioned = request.path.startswith(_STATIC_PREFIXES) and request.query_string
+    return request.full_path if versioned or "/_dash-component-suites/" in request.path else ""
+
+
+def _http(server) -> None:
+    """Compress what goes out (scripts, styles, pages, Dash answers, JSON) and let browsers keep
+    versioned files for a year."""
+    from flask import request
+    from flask_compress import Compress
+
+    server.config.update(
+        COMPRESS_ALGORITHM=["br", "gzip"], COMPRESS_LEVEL=6, COMPRESS_BR_LEVEL=5,
+        COMPRESS_MIN_SIZE=500, COMPRESS_CACHE_BACKEND=_CompressedStatic,
+        COMPRESS_CACHE_KEY=_compress_key, COMPRESS_STREAMS=False,
+        COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,  # no ETag answers (304) to per-user pages
+    )
+    Compress(server)
+
+    @server.after_request
+    def _cache_headers(response):  # runs before Flask-Compress's (registered later, runs first)
+        if response.status_code != 200 or not request.path.startswith(_STATIC_PREFIXES):
+            return response
+        if response.is_streamed:  # Flask's static files: read them so they can be compressed
+            response.direct_passthrough = False
+            response.make_sequence()
+        if request.args.get("m") or request.args.get("v"):
+            response.cache_control.no_cache = None
+            response.cache_control.public = True
+            response.cache_control.max_age = _YEAR
+            response.cache_control.immutable = True
+        return response
 
 
 def create_server(settings: Settings | None = None):
@@ -99,9 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--replace", action="store_true",
                       help="delete an existing embedded file first")
 
-    serve = commands.add_parser("serve", help="serve the dashboard (development server)")
+    serve = commands.add_parser("serve", help="serve the dashboard (production server: waitress)")
     serve.add_argument("--demo-if-empty", action="store_true",
                        help="generate the demo city first when the store has no units")
+    serve.add_argument("--dev", action="store_true",
+                       help="Dash's development server instead (debugging; one request at a time)")
 
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade"], help="create or upgrade the schema")
@@ -185,8 +244,16 @@ def _serve(settings: Settings, args) -> int:
               f"一次性登录链接 one-time login link:\n    {auth.login_link(base, first[1])}", file=sys.stderr)
     app = create_app(settings)
     print(f"CityBrain: {base}/", file=sys.stderr)
-    app.run(host=settings.host, port=settings.port, debug=settings.debug,
-            request_handler=auth.QuietRequestHandler)
+    if args.dev:
+        app.run(host=settings.host, port=settings.port, debug=settings.debug,
+                request_handler=auth.QuietRequestHandler)
+        return 0
+    from waitress import serve
+
+    # Threads: the store and the cache release the GIL while they wait, so a 2 ms refresh tick
+    # is answered while another thread renders a cold drill step. Waitress logs no request lines.
+    serve(app.server, host=settings.host, port=settings.port, threads=settings.threads,
+          connection_limit=max(100, 20 * settings.threads), channel_timeout=120, ident="citybrain")
     return 0
 
 

@@ -118,6 +118,18 @@ class Settings:
         "screen says 查询超时 and the API answers 503. `0`: no limit. Imports and the demo run "
         "without it.",
     )
+    threads: int = _setting(
+        "CITYBRAIN_THREADS",
+        8,
+        "Request threads of the production server (`citybrain serve`, waitress): a refresh tick "
+        "never waits behind a slow render while one is free. With gunicorn, its `--threads`.",
+    )
+    workers: int = _setting(
+        "CITYBRAIN_WORKERS",
+        1,
+        "Server processes. `citybrain serve` (waitress) runs one; more need gunicorn "
+        "(`gunicorn -c gunicorn.conf.py`, Linux) and a shared cache (`FileSystemCache` or `RedisCache`).",
+    )
     debug: bool = _setting(
         "CITYBRAIN_DEBUG", False,
         "Dash debug mode (never on a wall screen; refused unless HOST is a loopback address).",
