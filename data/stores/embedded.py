@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import DateTime, Engine, Float, String, create_engine, event, select, text
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateColumn
 
 from data.schema import APPEND_ONLY_SQLITE, FEATURE_TABLES, SRID, Geometry, gpkg_blob, metadata, units
 from data.stores.base import Store, _inner_units_deepest_first, raise_query_timeouts
@@ -190,6 +191,7 @@ class EmbeddedStore(Store):
                 {"srid": SRID, "wkt": _WGS84_WKT},
             )
             metadata.create_all(conn)
+            _add_missing_columns(conn)
             for ddl in APPEND_ONLY_SQLITE:
                 conn.exec_driver_sql(ddl)
             for table, geometry_type in FEATURE_TABLES.items():
@@ -269,3 +271,18 @@ class EmbeddedStore(Store):
         geoms = shapely.from_wkb([r.geom for r in rows]) if rows else []
         return gpd.GeoDataFrame({"code": codes}, geometry=list(geoms), crs=SRID)
 
+
+def _add_missing_columns(conn) -> None:
+    """A file made by an earlier version gets the columns added to the schema since (additive
+    changes only; PostGIS gets the same columns from its Alembic revisions)."""
+    for table in metadata.sorted_tables:
+        have = {row[1] for row in conn.exec_driver_sql(f'PRAGMA table_info("{table.name}")')}
+        for column in table.columns:
+            if column.name not in have:
+                spec = str(CreateColumn(column).compile(dialect=conn.dialect))
+                # SQLite adds a column only with a constant default: now, for the rows already there.
+                spec = spec.replace("DEFAULT CURRENT_TIMESTAMP",
+                                    time.strftime("DEFAULT '%Y-%m-%d %H:%M:%S'", time.gmtime()))
+                conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN {spec}')
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)

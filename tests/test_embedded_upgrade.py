@@ -1,0 +1,27 @@
+"""An embedded file made by an earlier version opens with the columns added to the schema since."""
+
+from sqlalchemy import text
+
+from data.stores import open_store
+
+
+def _columns(store, table: str) -> set[str]:
+    with store.engine.connect() as conn:
+        return {row[1] for row in conn.exec_driver_sql(f'PRAGMA table_info("{table}")')}
+
+
+def test_an_older_file_gets_the_new_columns(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'old.gpkg'}")
+    store.create_schema()
+    with store.engine.begin() as conn:  # what a file from before the outcome column looked like
+        conn.execute(text("ALTER TABLE cases DROP COLUMN outcome"))
+        conn.execute(text("DROP INDEX ix_survey_indicators_updated_at"))
+        conn.execute(text("ALTER TABLE survey_indicators DROP COLUMN updated_at"))
+    assert "outcome" not in _columns(store, "cases")
+    store.create_schema()
+    store.create_schema()  # idempotent
+    assert "outcome" in _columns(store, "cases")
+    assert "updated_at" in _columns(store, "survey_indicators")
+    with store.engine.connect() as conn:
+        indexes = {row[1] for row in conn.exec_driver_sql('PRAGMA index_list("survey_indicators")')}
+    assert "ix_survey_indicators_updated_at" in indexes
