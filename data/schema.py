@@ -321,3 +321,11 @@ APPEND_ONLY_SQLITE = [
     "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
     "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
 ]
+
+# Rows written before a column existed keep the meaning they had: before ``outcome``, a closed
+# dispute counted as resolved (化解). The embedded store runs these when it adds the column; the
+# PostGIS revision that adds it runs the same statement.
+LEGACY_BACKFILL = {
+    ("cases", "outcome"): "UPDATE cases SET outcome = '化解成功' "
+                          "WHERE category = '矛盾纠纷' AND status = '核查办结' AND outcome IS NULL",
+}

@@ -14,6 +14,11 @@ def test_an_older_file_gets_the_new_columns(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'old.gpkg'}")
     store.create_schema()
     with store.engine.begin() as conn:  # what a file from before the outcome column looked like
+        for i, (category, status) in enumerate([("矛盾纠纷", "核查办结"), ("矛盾纠纷", "处置"),
+                                                ("治安", "核查办结")]):
+            conn.execute(text("INSERT INTO cases (external_id, category, source, reported_at, status) "
+                              "VALUES (:i, :c, '网格员上报', '2026-11-01 08:00:00', :s)"),
+                         {"i": f"OLD-{i}", "c": category, "s": status})
         conn.execute(text("ALTER TABLE cases DROP COLUMN outcome"))
         conn.execute(text("DROP INDEX ix_survey_indicators_updated_at"))
         conn.execute(text("ALTER TABLE survey_indicators DROP COLUMN updated_at"))
@@ -25,3 +30,6 @@ def test_an_older_file_gets_the_new_columns(tmp_path):
     with store.engine.connect() as conn:
         indexes = {row[1] for row in conn.exec_driver_sql('PRAGMA index_list("survey_indicators")')}
     assert "ix_survey_indicators_updated_at" in indexes
+    with store.engine.connect() as conn:  # a closed dispute from before the column kept its meaning
+        outcomes = dict(conn.execute(text("SELECT external_id, outcome FROM cases")).all())
+    assert outcomes == {"OLD-0": "化解成功", "OLD-1": None, "OLD-2": None}

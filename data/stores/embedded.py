@@ -20,7 +20,16 @@ from sqlalchemy import DateTime, Engine, Float, String, create_engine, event, se
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn
 
-from data.schema import APPEND_ONLY_SQLITE, FEATURE_TABLES, SRID, Geometry, gpkg_blob, metadata, units
+from data.schema import (
+    APPEND_ONLY_SQLITE,
+    FEATURE_TABLES,
+    LEGACY_BACKFILL,
+    SRID,
+    Geometry,
+    gpkg_blob,
+    metadata,
+    units,
+)
 from data.stores.base import Store, _inner_units_deepest_first, raise_query_timeouts
 from data.stores.embedded_spatial import shapely_coverage_facts, shapely_heat_cells
 from geo.assign import assign_points
@@ -284,5 +293,7 @@ def _add_missing_columns(conn) -> None:
                 spec = spec.replace("DEFAULT CURRENT_TIMESTAMP",
                                     time.strftime("DEFAULT '%Y-%m-%d %H:%M:%S'", time.gmtime()))
                 conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN {spec}')
+                if (table.name, column.name) in LEGACY_BACKFILL:
+                    conn.exec_driver_sql(LEGACY_BACKFILL[table.name, column.name])
         for index in table.indexes:
             index.create(conn, checkfirst=True)

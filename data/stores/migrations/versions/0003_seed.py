@@ -101,6 +101,9 @@ def upgrade() -> None:
     op.add_column("units", sa.Column("houses", sa.Integer(), nullable=True))
     op.add_column("units", sa.Column("buildings", sa.Integer(), nullable=True))
     op.add_column("cases", sa.Column("outcome", sa.String(length=8), nullable=True))
+    # Rows from before the column keep their meaning: a closed dispute counted as resolved.
+    op.execute("UPDATE cases SET outcome = '化解成功' "
+               "WHERE category = '矛盾纠纷' AND status = '核查办结' AND outcome IS NULL")
     op.add_column("cases", sa.Column("source_raw", sa.String(length=64), nullable=True))
     op.add_column("cameras", sa.Column("kind_raw", sa.String(length=64), nullable=True))
     op.add_column("key_places", sa.Column("kind_raw", sa.String(length=64), nullable=True))
