@@ -161,6 +161,28 @@
     return null;
   }
 
+  // A case dot (a scattermap marker) under the pointer: the nearest within its radius, reported as
+  // plotly reports a point click (callbacks/staff.py opens the case from its customdata).
+  function clickedMarker(gd, map, point) {
+    const traces = gd._fullData || [];
+    for (let i = traces.length - 1; i >= 0; i--) {
+      const trace = traces[i];
+      if (trace.type !== "scattermap" || trace.visible !== true || !trace.lon) continue;
+      const size = trace.marker && typeof trace.marker.size === "number" ? trace.marker.size : 10;
+      let best = null, bestDistance = Math.pow(size / 2 + 4, 2);
+      for (let k = 0; k < trace.lon.length; k++) {
+        const p = map.project([trace.lon[k], trace.lat[k]]);
+        const distance = Math.pow(p.x - point.x, 2) + Math.pow(p.y - point.y, 2);
+        if (distance <= bestDistance) { best = k; bestDistance = distance; }
+      }
+      if (best !== null) {
+        return {curveNumber: i, pointNumber: best, pointIndex: best, lon: trace.lon[best],
+                lat: trace.lat[best], customdata: trace.customdata ? trace.customdata[best] : undefined};
+      }
+    }
+    return null;
+  }
+
   // A later figure of the same unit may put plotly's first guess back (a new screen size, a
   // re-render): fit again, unless the person has panned or zoomed since.
   function drifted(gd, map) {
@@ -178,7 +200,7 @@
       if (evt.originalEvent) gd.__cbUserMoved = gd.__cbFitKey;
     });
     map.on("click", function (evt) {
-      const point = clickedPoint(gd, map, evt.point);
+      const point = clickedMarker(gd, map, evt.point) || clickedPoint(gd, map, evt.point);
       if (point) gd.emit("plotly_click", {points: [point], event: evt.originalEvent});
     });
   }
