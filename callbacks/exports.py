@@ -267,17 +267,7 @@ def cases_table(data: CityData, q: Question, cap: int = tab.ROW_CAP) -> tab.Tabl
 
 def alarm_rows(data: CityData, q: Question) -> list[dict]:
     """The screen's alarm list, each with its tag (超期N天, 超期N小时 or 高风险)."""
-    rows = []
-    for c in data.alarms(q.code, q.filters):
-        late = q.now - c["deadline"] if c.get("deadline") and c["deadline"] < q.now else None
-        if late is None:
-            tag = strings.HIGH_RISK
-        elif late.days >= 1:
-            tag = strings.OVERDUE_BY.format(days=late.days)
-        else:
-            tag = strings.OVERDUE_HOURS.format(hours=max(1, late.seconds // 3600))
-        rows.append({**c, "alarm": tag})
-    return rows
+    return [{**c, "alarm": strings.alarm_tag(c, q.now)} for c in data.alarms(q.code, q.filters)]
 
 
 def alarms_table(data: CityData, q: Question) -> tab.Table:

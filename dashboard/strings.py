@@ -243,3 +243,13 @@ COMPARE_INDICATOR = "指标"
 COMPARE_LOOP_ROWS = {"open": "未办结", "overdue": "超期", "returned_cases": "退回事件",
                      "kept_local_rate": "矛盾不上交率"}
 COMPARE_STAGE_MEDIAN = "{stage}用时中位数"
+
+
+def alarm_tag(case: dict, now) -> str:
+    """An alarm's tag: 超期N天 or 超期N小时 past its deadline, else 高风险 (an open high-risk dispute)."""
+    late = now - case["deadline"] if case.get("deadline") and case["deadline"] < now else None
+    if late is None:
+        return HIGH_RISK
+    if late.days >= 1:
+        return OVERDUE_BY.format(days=late.days)
+    return OVERDUE_HOURS.format(hours=max(1, late.seconds // 3600))

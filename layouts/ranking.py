@@ -50,15 +50,8 @@ def alarms(cases: list[dict], now, rises: list[dict] = (), scope: str = "") -> h
                   html.Span(r["reason"], className="rise-text")], className="case-head rise-head"),
     ]) for r in rises]
     for c in cases:
-        late = now - c["deadline"] if c.get("deadline") and c["deadline"] < now else None
-        if late is None:
-            tag = strings.HIGH_RISK
-        elif late.days >= 1:
-            tag = strings.OVERDUE_BY.format(days=late.days)
-        else:
-            tag = strings.OVERDUE_HOURS.format(hours=max(1, late.seconds // 3600))
         rows.append(case_row(c, f"{c['category']} · {c.get('subcategory') or ''}",
-                             tag=html.Span(tag, className="alarm-tag"), year=now.year))
+                             tag=html.Span(strings.alarm_tag(c, now), className="alarm-tag"), year=now.year))
     return html.Ul(rows, className="case-list alarm-list", **{"data-scope": scope})
 
 
