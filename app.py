@@ -31,9 +31,15 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     """The Dash app for ``settings`` (default: from the environment)."""
     settings = settings or Settings.from_env()
     limits.configure(settings)  # the bounds every input is checked against (README "Limits")
+    if settings.db_url.startswith("sqlite"):
+        # Schema setup (a rollup rebuild after a new definition included) is no screen's question:
+        # on a store without the query time limit, which is then closed.
+        setup = open_store(settings.db_url)
+        try:
+            setup.create_schema()
+        finally:
+            setup.engine.dispose()
     store = open_store(settings.db_url, query_timeout=settings.query_timeout_seconds)
-    if store.kind == "embedded":
-        store.create_schema()
     app = dash.Dash(
         __name__,
         title=strings.APP_TITLE,
@@ -49,7 +55,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     data = CityData(store, cache, intervention_minutes=settings.intervention_minutes,
                     timezone=settings.timezone, cache_seconds=settings.cache_seconds,
                     as_of=settings.as_of, incident_categories=settings.incident_category_list,
-                    staff=StaffSettings.from_settings(settings))
+                    staff=StaffSettings.from_settings(settings), warm=settings.warm)
     # The page router sets app.layout (the shell) and app.validation_layout (every view).
     router.register(app, settings)
     # Callbacks get the service through the access check for each request's principal.

@@ -89,12 +89,13 @@ def render_view(data: CityData, spec: ViewSpec, render, outputs: Mapping, search
     Every figure is scaled from the design size to the screen's (``theme.scale_figure``)."""
     answer = dict.fromkeys(outputs, no_update)
     try:
-        vm = resolve(data, search)
-        if "error" in vm:
-            return answer | {"error": vm["error"], "error_hidden": False}
-        vm["href"] = lambda code: spec.href(vm["state"], code)
-        vm["screen"], vm["scale"] = screen or {}, theme.screen_scale(screen)
-        panels = render(data, vm, **extra)
+        with data.session():  # one connection for every question of the render
+            vm = resolve(data, search)
+            if "error" in vm:
+                return answer | {"error": vm["error"], "error_hidden": False}
+            vm["href"] = lambda code: spec.href(vm["state"], code)
+            vm["screen"], vm["scale"] = screen or {}, theme.screen_scale(screen)
+            panels = render(data, vm, **extra)
     except QueryTimeout:
         return answer | {"error": strings.QUERY_TIMEOUT, "error_hidden": False}
     except StoreUnavailable:

@@ -130,6 +130,18 @@ class Settings:
         "Server processes. `citybrain serve` (waitress) runs one; more need gunicorn "
         "(`gunicorn -c gunicorn.conf.py`, Linux) and a shared cache (`FileSystemCache` or `RedisCache`).",
     )
+    warm: bool = _setting(
+        "CITYBRAIN_WARM",
+        True,
+        "After each data change, compute the city, its districts and the tour stops in the background, "
+        "so wall screens never wait for a cold query.",
+    )
+    citus: bool = _setting(
+        "CITYBRAIN_CITUS",
+        False,
+        "`citybrain db upgrade` on a Citus coordinator: make units reference tables and distribute the "
+        "rollups (README \"Past one machine\"). Off: plain PostgreSQL.",
+    )
     debug: bool = _setting(
         "CITYBRAIN_DEBUG", False,
         "Dash debug mode (never on a wall screen; refused unless HOST is a loopback address).",

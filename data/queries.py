@@ -7,7 +7,7 @@ named here are what ``dashboard.indicators`` divides.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import pandas as pd
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
@@ -18,6 +18,8 @@ from dashboard.domain import CaseQuery, Filters, HeatFilters
 from data.schema import (
     cameras,
     case_events,
+    case_rollup,
+    case_rollup_day,
     cases,
     grid_workers,
     key_places,
@@ -38,6 +40,10 @@ ALL_COUNTS = CASE_COUNTS + ("overdue", "cameras", "cameras_online", "population"
 # What 万人发案率 counts by default: 刑事 + 治安 (cases of these categories and police cases of
 # these kinds); ``CITYBRAIN_INCIDENT_CATEGORIES`` changes it.
 INCIDENT_CATEGORIES = ("刑事", "治安")
+# The rollups (data/rollups.py) hold the counts of ``case_count_columns`` for this intervention
+# limit (the default of CITYBRAIN_INTERVENTION_MINUTES) and ``INCIDENT_CATEGORIES``; any other
+# setting is answered from the raw cases.
+ROLLUP_INTERVENTION_SECONDS = 3600
 
 _UNIT_COLUMNS = (
     units.c.code, units.c.name, units.c.level, units.c.parent_code, units.c.kind,
@@ -82,15 +88,18 @@ def _count_if(condition, label):
 
 
 def case_count_columns(intervention_seconds: int,
-                       incident_categories: tuple[str, ...] = INCIDENT_CATEGORIES):
+                       incident_categories: tuple[str, ...] = INCIDENT_CATEGORIES, c=None):
     """The per-case counts of ``CASE_COUNTS`` as SQL sums: the one statement of each rule.
 
     - 化解 is an outcome, not a status: a dispute counts as resolved only when its ``outcome`` is
       化解成功 (a mediation that failed is closed, 办结, but not resolved);
     - a revisit (回访) is a satisfaction answer from the vocabulary: 未回访 and blanks are not;
     - ``incidents`` (万人发案率's numerator) are cases of ``incident_categories``.
+
+    ``c``: the case columns to count over (default ``cases.c``; the rollups' triggers pass their
+    transition tables', so the rollups and the raw path share every rule).
     """
-    c = cases.c
+    c = cases.c if c is None else c
     closed = c.status == vocab.CLOSED
     first_action = func.coalesce(c.assigned_at, c.handled_at)
     return [
@@ -112,11 +121,11 @@ def overdue_condition(now: datetime):
     return and_(cases.c.status.in_(vocab.OPEN_STATUSES), cases.c.deadline < now)
 
 
-def _filtered(conditions: list, filters: Filters) -> list:
+def _filtered(conditions: list, filters: Filters, table=cases) -> list:
     if filters.categories:
-        conditions.append(cases.c.category.in_(filters.categories))
+        conditions.append(table.c.category.in_(filters.categories))
     if filters.sources:
-        conditions.append(cases.c.source.in_(filters.sources))
+        conditions.append(table.c.source.in_(filters.sources))
     return conditions
 
 
@@ -140,18 +149,58 @@ def _grouped(columns, table, codes: list[str], foreign_key, conditions, *, direc
     )
 
 
+def _members(conn: Connection, unit_code: str, by_children: bool) -> list[str]:
+    where = units.c.parent_code == unit_code if by_children else units.c.code == unit_code
+    return list(conn.execute(select(units.c.code).where(where).order_by(units.c.code)).scalars())
+
+
+def _overdue_query(codes: list[str], now: datetime, filters: Filters, direct: bool):
+    return _grouped([func.count(cases.c.id).label("overdue")], cases, codes, cases.c.grid_code,
+                    _filtered([overdue_condition(now)], filters), direct=direct)
+
+
+def overdue_counts(conn: Connection, *, unit_code: str, now: datetime, filters: Filters = Filters(),
+                   by_children: bool = False, direct: bool = False) -> pd.Series:
+    """The ``overdue`` count of :func:`counts` alone (same members, same index): it moves with
+    ``now``, the period's counts do not."""
+    codes = _members(conn, unit_code, by_children)
+    found = dict(conn.execute(_overdue_query(codes, now, filters, direct)).all()) if codes else {}
+    return pd.Series([float(found.get(c, 0)) for c in codes], index=pd.Index(codes, name="code"),
+                     name="overdue", dtype="float64")
+
+
+def whole_days(start: datetime, end: datetime) -> bool:
+    """Whether a period starts and ends at midnight (the rollups hold whole days)."""
+    return start.time() == time(0) and end.time() == time(0)
+
+
+def rollups_answer(codes, start: datetime, end: datetime, rolled: frozenset, *,
+                   intervention_seconds: int = ROLLUP_INTERVENTION_SECONDS,
+                   incident_categories: tuple[str, ...] = INCIDENT_CATEGORIES) -> bool:
+    """Whether the rollups hold the period counts of every unit in ``codes``. ``rolled``: the
+    units they answer for (``data.rollups.rolled_codes``; empty when built by another definition)."""
+    return (bool(codes) and intervention_seconds == ROLLUP_INTERVENTION_SECONDS
+            and tuple(incident_categories) == INCIDENT_CATEGORIES and whole_days(start, end)
+            and all(code in rolled for code in codes))
+
+
+def _rollup_source(filters: Filters):
+    return case_rollup if filters.categories or filters.sources else case_rollup_day
+
+
 def counts(
     conn: Connection,
     *,
     unit_code: str,
     start: datetime,
     end: datetime,
-    now: datetime,
+    now: datetime | None,
     filters: Filters = Filters(),
     intervention_seconds: int = 3600,
     by_children: bool = False,
     incident_categories: tuple[str, ...] = INCIDENT_CATEGORIES,
     direct: bool = False,
+    rolled: frozenset = frozenset(),
 ) -> pd.DataFrame:
     """Every count in ``ALL_COUNTS`` for the unit (one row) or for each of its children.
 
@@ -159,7 +208,9 @@ def counts(
     the moment overdue is counted at. Police cases of ``incident_categories`` add to
     ``incidents`` (unfiltered by case category or source: they have neither). ``direct``: only
     rows attached to the unit itself, not to a unit below it (a parent's total is its children's
-    sums plus these).
+    sums plus these). ``rolled``: the units the rollups answer for; the period's case counts come
+    from them when they hold the answer (``rollups_answer``), else from the cases. ``now`` None:
+    no overdue count (zeros; ``overdue_counts`` answers it on its own, as the clock moves).
     """
     if by_children:
         members = conn.execute(
@@ -180,11 +231,21 @@ def counts(
         return frame.reindex(columns=list(ALL_COUNTS))
     codes = list(frame.index)
     in_period = [cases.c.reported_at >= start, cases.c.reported_at < end]
+    if not direct and rollups_answer(codes, start, end, rolled, intervention_seconds=intervention_seconds,
+                                     incident_categories=incident_categories):
+        r = _rollup_source(filters)
+        period = (
+            select(r.c.unit_code.label("code"), *(func.sum(r.c[n]).label(n) for n in CASE_COUNTS))
+            .where(*_filtered([r.c.unit_code.in_(codes), r.c.day >= start.date(), r.c.day < end.date()],
+                              filters, case_rollup))
+            .group_by(r.c.unit_code)
+        )
+    else:
+        period = _grouped(case_count_columns(intervention_seconds, incident_categories), cases, codes,
+                          cases.c.grid_code, _filtered(in_period, filters), direct=direct)
     queries = [
-        _grouped(case_count_columns(intervention_seconds, incident_categories), cases, codes,
-                 cases.c.grid_code, _filtered(in_period, filters), direct=direct),
-        _grouped([func.count(cases.c.id).label("overdue")], cases, codes, cases.c.grid_code,
-                 _filtered([overdue_condition(now)], filters), direct=direct),
+        period,
+        *([] if now is None else [_overdue_query(codes, now, filters, direct)]),
         _grouped([func.count(cameras.c.id).label("cameras"),
                   _count_if(cameras.c.status == vocab.ONLINE, "cameras_online")],
                  cameras, codes, cameras.c.grid_code, [], direct=direct),
@@ -215,34 +276,59 @@ def _in_unit(code: str):
 
 
 def daily_counts(
-    conn: Connection, *, unit_code: str, start: datetime, end: datetime, filters: Filters = Filters()
+    conn: Connection, *, unit_code: str, start: datetime, end: datetime, filters: Filters = Filters(),
+    rolled: frozenset = frozenset(),
 ) -> pd.Series:
     """Cases reported per day, every day from ``start`` to ``end`` (exclusive) present."""
-    day = day_of(cases.c.reported_at)
-    query = (
-        select(day.label("day"), func.count(cases.c.id).label("n"))
-        .where(*_filtered([_in_unit(unit_code), cases.c.reported_at >= start,
-                           cases.c.reported_at < end], filters))
-        .group_by(day)
-    )
-    found = {r.day: r.n for r in conn.execute(query)}
+    if rollups_answer([unit_code], start, end, rolled):
+        r = _rollup_source(filters).c
+        query = (
+            select(r.day, func.sum(r.accepted).label("n"))
+            .where(*_filtered([r.unit_code == unit_code, r.day >= start.date(), r.day < end.date()],
+                              filters, case_rollup))
+            .group_by(r.day)
+        )
+        found = {f"{row.day:%Y-%m-%d}": int(row.n) for row in conn.execute(query)}
+    else:
+        day = day_of(cases.c.reported_at)
+        query = (
+            select(day.label("day"), func.count(cases.c.id).label("n"))
+            .where(*_filtered([_in_unit(unit_code), cases.c.reported_at >= start,
+                               cases.c.reported_at < end], filters))
+            .group_by(day)
+        )
+        found = {r.day: r.n for r in conn.execute(query)}
     days = pd.date_range(start, end, inclusive="left", freq="D").strftime("%Y-%m-%d")
     return pd.Series([found.get(d, 0) for d in days], index=days, name="cases", dtype="int64")
 
 
 def category_counts(
-    conn: Connection, *, unit_code: str, start: datetime, end: datetime, filters: Filters = Filters()
+    conn: Connection, *, unit_code: str, start: datetime, end: datetime, filters: Filters = Filters(),
+    rolled: frozenset = frozenset(),
 ) -> pd.Series:
     """Cases per category in the period, largest first."""
-    query = (
-        select(cases.c.category, func.count(cases.c.id).label("n"))
-        .where(*_filtered([_in_unit(unit_code), cases.c.reported_at >= start,
-                           cases.c.reported_at < end], filters))
-        .group_by(cases.c.category)
-        .order_by(func.count(cases.c.id).desc(), cases.c.category)
-    )
+    if rollups_answer([unit_code], start, end, rolled):
+        r = case_rollup.c
+        n = func.sum(r.accepted)
+        query = (
+            select(r.category, n.label("n"))
+            .where(*_filtered([r.unit_code == unit_code, r.day >= start.date(), r.day < end.date()],
+                              filters, case_rollup))
+            .group_by(r.category)
+            .having(n > 0)
+            .order_by(n.desc(), r.category)
+        )
+    else:
+        query = (
+            select(cases.c.category, func.count(cases.c.id).label("n"))
+            .where(*_filtered([_in_unit(unit_code), cases.c.reported_at >= start,
+                               cases.c.reported_at < end], filters))
+            .group_by(cases.c.category)
+            .order_by(func.count(cases.c.id).desc(), cases.c.category)
+        )
     rows = conn.execute(query).all()
-    return pd.Series([r.n for r in rows], index=[r.category for r in rows], name="cases", dtype="int64")
+    return pd.Series([int(r.n) for r in rows], index=[r.category for r in rows], name="cases",
+                     dtype="int64")
 
 
 def recent_cases(

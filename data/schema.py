@@ -14,6 +14,7 @@ import struct
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -26,8 +27,11 @@ from sqlalchemy import (
     Text,
     false,
     func,
+    literal_column,
 )
 from sqlalchemy.types import TypeDecorator, UserDefinedType
+
+from dashboard import vocab
 
 SRID = 4326
 
@@ -163,6 +167,11 @@ cases = Table(
     Index("ix_cases_grid_open", "grid_code", "status", "deadline"),
 )
 
+# Open cases only (a small share of all): what "overdue now" and the alarms read.
+_OPEN_CASE = literal_column("status IN (" + ", ".join(f"'{s}'" for s in vocab.OPEN_STATUSES) + ")")
+Index("ix_cases_open_deadline", cases.c.grid_code, cases.c.deadline,
+      sqlite_where=_OPEN_CASE, postgresql_where=_OPEN_CASE)
+
 case_events = Table(
     "case_events",
     metadata,
@@ -261,6 +270,54 @@ police_cases = Table(
     Column("grid_code", String(32), ForeignKey("units.code")),
     _timestamps(),
     Index("ix_police_cases_grid_reported", "grid_code", "reported_at"),
+)
+
+# --- rollups (data/rollups.py keeps them equal to the cases; docs/ARCHITECTURE.md) --------------
+
+# The units whose cases are rolled up: every unit above the grids (data/rollups.py MIN_DEPTH).
+# Rebuilt with the unit closure.
+rollup_units = Table(
+    "rollup_units",
+    metadata,
+    Column("code", String(32), primary_key=True),
+)
+
+ROLLUP_COUNTS = (
+    "accepted", "closed", "disputes", "disputes_resolved", "on_time", "revisited", "satisfied",
+    "resolved", "resolved_local", "incidents",
+)
+
+# Per rolled-up unit, day, category and source: the sums of every count of data.queries.CASE_COUNTS
+# (a count column each; data/rollups.py adds them from the same expressions the raw path uses).
+# What filtered questions read.
+case_rollup = Table(
+    "case_rollup",
+    metadata,
+    Column("unit_code", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("category", String(32), primary_key=True),
+    Column("source", String(32), primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
+)
+
+# The same per unit and day, all categories and sources together: what unfiltered questions (the
+# wall screens, the first look) read, some forty times fewer rows.
+case_rollup_day = Table(
+    "case_rollup_day",
+    metadata,
+    Column("unit_code", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
+)
+
+# What the rollups were built with (``signature``: a hash of their definition); a store whose
+# signature differs from the code's is rebuilt (embedded) or answered from raw cases (PostGIS,
+# until a migration rebuilds it).
+rollup_state = Table(
+    "rollup_state",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 # Tables with a geometry column, registered as GeoPackage feature layers in the embedded store.

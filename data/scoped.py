@@ -33,6 +33,7 @@ UNIT_METHODS = frozenset({
     "comparison", "profile", "surveys", "police_summary",
     "sensitive",  # household risk and special populations: counts per unit, never a household
     "loop", "ranking", "rises",
+    "view",  # computes (caches) a unit's wall-screen answers
 })
 # First argument is a unit code; the answer is a list of case records.
 CASE_METHODS = frozenset({"recent_cases", "alarms", "feed"})
@@ -42,10 +43,12 @@ CASE_METHODS = frozenset({"recent_cases", "alarms", "feed"})
 # ``as_of``, ``data_since`` and ``outside_grid`` are moments and counts of the whole store.
 FREE = frozenset({"version", "now", "as_of", "data_since", "outside_grid", "case_points",
                   "coverage_drawing", "timezone", "cache_seconds", "intervention_seconds",
-                  "cached_answer", "store_problem", "check_store", "unavailable", "staff", "stage_limits"})
+                  "cached_answer", "store_problem", "check_store", "unavailable", "staff", "stage_limits",
+                  "session"})  # session: one connection for a render, no unit in it
 # Not for readers at all: only the ingest handler calls it, on the service itself, after
 # ``@auth.needs("ingest")`` (callbacks/api.py). Through the wrapper it fails like an unnamed one.
-WRITES = frozenset({"ingest_cases"})
+# ``warm``: the service's own background warm-up of the whole city, never a reader's call.
+WRITES = frozenset({"ingest_cases", "warm"})
 
 
 class ScopedData:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
+import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -22,6 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dashboard import limits, vocab
 from dashboard.domain import (
+    DEFAULT_PERIOD,
     BadRequest,
     CaseQuery,
     Filters,
@@ -32,7 +37,7 @@ from dashboard.domain import (
     trend_window,
 )
 from dashboard.indicators import INDICATORS, NO_VALUE, compute
-from data import loop, queries, rises
+from data import loop, queries, rises, rollups
 from data.coverage import coverage_summary, people_area_share
 from data.ingest import importer as ingest
 from data.stores.base import QueryTimeout, Store, StoreUnavailable
@@ -52,8 +57,14 @@ __all__ = ["CityData", "Geometry", "QueryTimeout", "StoreReplaced", "StoreUnavai
 UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout)
 
 _VERSION_TTL_SECONDS = 2.0
+log = logging.getLogger(__name__)
 AS_OF_KEY = "data_as_of"  # store_meta: the export time the last import recorded
 COMPARISONS = {"yoy": "同比", "mom": "环比"}
+
+
+def _meta_text(conn, key: str) -> str:
+    """``queries.meta`` with "" for nothing recorded: an answer the cache keeps (None is a miss)."""
+    return queries.meta(conn, key) or ""
 
 
 class StoreReplaced(StoreUnavailable):
@@ -106,7 +117,7 @@ class CityData:
     def __init__(self, store: Store, cache, *, intervention_minutes: int = 60,
                  timezone: str = "Asia/Shanghai", cache_seconds: int = 600, as_of: str = "auto",
                  incident_categories: tuple[str, ...] = queries.INCIDENT_CATEGORIES,
-                 staff: StaffSettings | None = None):
+                 staff: StaffSettings | None = None, warm: bool = False):
         self.store = store
         self.staff = staff or StaffSettings()
         self.stage_limits = stage_limits(self.staff.stage_limit_hours, intervention_minutes)
@@ -121,6 +132,10 @@ class CityData:
             except ValueError:
                 raise ValueError(f"CITYBRAIN_AS_OF={as_of!r}: auto, now or YYYY-MM-DDTHH:MM") from None
         self.incident_categories = tuple(incident_categories)
+        self.warm_enabled = warm
+        self._warming = threading.Lock()
+        self._local = threading.local()
+        self.warmed: list[str] = []  # the versions this process warmed, newest last
         self._version: tuple[float, str] | None = None
         self._geometry: OrderedDict = OrderedDict()
         self.store_problem: str | None = None  # set, for good, when the store's file was replaced
@@ -138,8 +153,56 @@ class CityData:
         now = time.monotonic()
         if fresh or self._version is None or now - self._version[0] > _VERSION_TTL_SECONDS:
             self.check_store()  # the version tick is when a replaced file is noticed
+            before = self._version and self._version[1]
             self._version = (now, self._query(queries.data_version))
+            if self.warm_enabled and self._version[1] != before:
+                self._start_warming(self._version[1])
         return self._version[1]
+
+    # --- warming: what the screens ask next, computed before they ask ----------------------------
+
+    def _start_warming(self, version: str) -> None:
+        # One worker warms a version (the shared cache says who); one thread per process at a time.
+        if not self.cache.add("cb:warming:" + version, 1, timeout=self.cache_seconds):
+            return
+        if not self._warming.acquire(blocking=False):
+            return
+        thread = threading.Thread(target=self._warm, args=(version,), name="citybrain-warm", daemon=True)
+        thread.start()
+
+    def _warm(self, version: str) -> None:
+        try:
+            self.warm()
+            self.warmed.append(version)
+        except Exception as exc:  # a warm-up never breaks anything: the screens ask again
+            log.warning("warming the cache failed: %s", exc)
+        finally:
+            self._warming.release()
+
+    def warm(self, period_key: str = DEFAULT_PERIOD) -> list[str]:
+        """Compute the root's view and each of its children's (the tour's stops) for the default
+        period, as the wall screen asks for them; the codes warmed."""
+        roots = self.roots()
+        if not roots:
+            return []
+        root = roots[0]["code"]
+        period = Period.resolve(period_key, today=self.now().date())
+        codes = [root] + [u["code"] for u in self.children(root)]
+        for code in codes:
+            self.view(code, period)
+        return codes
+
+    def view(self, code: str, period: Period, filters: Filters = Filters()) -> None:
+        """Ask for everything the wall screen shows for a unit (so it is cached)."""
+        with self.session():
+            self.kpis(code, period, filters)
+            self.comparison(code, period, filters)
+            if self.children_kpis(code, period, filters).empty:
+                self.recent_cases(code, period, filters)
+            self.alarms(code, filters)
+            self.trend(code, period.last, filters)
+            self.categories(code, period, filters)
+            self.children_geometry(code)
 
     def now(self) -> datetime:
         return local_now(self.timezone)
@@ -153,7 +216,7 @@ class CityData:
         if setting not in ("auto", "now"):
             moment = datetime.fromisoformat(setting)
         elif setting == "auto":
-            recorded = self._cached("meta", queries.meta, key=AS_OF_KEY)
+            recorded = self._cached("meta", _meta_text, key=AS_OF_KEY)
             moment = datetime.fromisoformat(recorded) if recorded else None
         return (moment or self.now()).replace(second=0, microsecond=0)
 
@@ -161,6 +224,9 @@ class CityData:
         return self._cached("data_since", queries.data_since)
     def _query(self, fn, **kwargs):
         try:
+            conn = getattr(self._local, "conn", None)
+            if conn is not None:
+                return fn(conn, **kwargs)
             with self.store.engine.connect() as conn:
                 return fn(conn, **kwargs)
         except SQLAlchemyError as exc:
@@ -173,6 +239,24 @@ class CityData:
             self.store_problem = problem
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return StoreReplaced(self.store_problem) if self.store_problem else StoreUnavailable(message)
+
+    @contextmanager
+    def session(self):
+        """Every query inside on one connection (one pool checkout, one ping): a cold answer asks
+        several small questions, and on a busy server each round trip counts."""
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        try:
+            conn = self.store.engine.connect()
+        except SQLAlchemyError as exc:
+            raise self.unavailable(exc) from exc
+        self._local.conn = conn
+        try:
+            yield
+        finally:
+            self._local.conn = None
+            conn.close()
 
     def _cached(self, name: str, fn, **kwargs):
         key = "cb:" + hashlib.sha1(repr((name, self.version(), sorted(kwargs.items()))).encode()).hexdigest()
@@ -200,11 +284,23 @@ class CityData:
 
     def _counts(self, code: str, period: Period, filters: Filters, by_children: bool,
                 direct: bool = False) -> pd.DataFrame:
-        return self._cached(
-            "counts", queries.counts, unit_code=code, start=period.start, end=period.end,
-            now=self.as_of(), filters=filters, intervention_seconds=self.intervention_seconds,
+        # Two parts with their own keys: the period's counts live as long as the data version
+        # (the rollups answer most of them), "overdue" moves with the data's moment (``as_of``).
+        frame = self._cached(
+            "counts", partial(queries.counts, rolled=self._rolled()), unit_code=code,
+            start=period.start, end=period.end,
+            now=None, filters=filters, intervention_seconds=self.intervention_seconds,
             by_children=by_children, incident_categories=self.incident_categories, direct=direct,
         )
+        if frame.empty:
+            return frame
+        overdue = self._cached("overdue", queries.overdue_counts, unit_code=code, now=self.as_of(),
+                               filters=filters, by_children=by_children, direct=direct)
+        return frame.assign(overdue=overdue.reindex(frame.index, fill_value=0.0))
+
+    def _rolled(self) -> frozenset[str]:
+        """The units the rollups answer for (none when built by another definition)."""
+        return self._cached("rolled", rollups.rolled_codes)
 
     def kpis(self, code: str, period: Period, filters: Filters = Filters()) -> dict:
         """``{"counts": {...}, "values": {indicator: value or None}}`` for one unit."""
@@ -235,7 +331,7 @@ class CityData:
 
     def trend(self, code: str, last_day, filters: Filters = Filters(), days: int = 30) -> pd.Series:
         end = datetime.combine(last_day + timedelta(days=1), datetime.min.time())
-        return self._cached("trend", queries.daily_counts, unit_code=code,
+        return self._cached("trend", partial(queries.daily_counts, rolled=self._rolled()), unit_code=code,
                             start=end - timedelta(days=days), end=end, filters=filters)
 
     def trend_for(self, code: str, period: Period, filters: Filters = Filters()) -> tuple[pd.Series, str]:
@@ -243,7 +339,7 @@ class CityData:
         indexed by each step's first day, and the step (``"D"``, ``"W"`` or ``"M"``)."""
         first, last, step = trend_window(period)
         end = datetime.combine(last + timedelta(days=1), datetime.min.time())
-        daily = self._cached("trend", queries.daily_counts, unit_code=code,
+        daily = self._cached("trend", partial(queries.daily_counts, rolled=self._rolled()), unit_code=code,
                              start=datetime.combine(first, datetime.min.time()), end=end, filters=filters)
         if step == "D":
             return daily, step
@@ -253,7 +349,8 @@ class CityData:
         return pd.Series(summed.to_numpy(), index=index, name="cases"), step
 
     def categories(self, code: str, period: Period, filters: Filters = Filters()) -> pd.Series:
-        return self._cached("categories", queries.category_counts, unit_code=code,
+        return self._cached("categories", partial(queries.category_counts, rolled=self._rolled()),
+                            unit_code=code,
                             start=period.start, end=period.end, filters=filters)
 
     def recent_cases(self, code: str, period: Period, filters: Filters = Filters(), limit: int = 50):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Integer, String
+from sqlalchemy import Date, Float, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -68,3 +68,21 @@ def _hour_sqlite(element, compiler, **kw):
 @compiles(hour_of, "postgresql")
 def _hour_pg(element, compiler, **kw):
     return f"CAST(date_part('hour', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+class date_of(FunctionElement):
+    """The calendar day of a timestamp as a date (what ``case_rollup.day`` holds on each store)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "date_of"
+
+
+@compiles(date_of, "sqlite")
+def _date_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(date_of, "postgresql")
+def _date_pg(element, compiler, **kw):
+    return f"CAST({compiler.process(element.clauses, **kw)} AS date)"

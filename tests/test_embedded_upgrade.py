@@ -2,6 +2,7 @@
 
 from sqlalchemy import text
 
+from data import rollups
 from data.stores import open_store
 
 
@@ -19,6 +20,11 @@ def test_an_older_file_gets_the_new_columns(tmp_path):
             conn.execute(text("INSERT INTO cases (external_id, category, source, reported_at, status) "
                               "VALUES (:i, :c, '网格员上报', '2026-11-01 08:00:00', :s)"),
                          {"i": f"OLD-{i}", "c": category, "s": status})
+        # ... and had no rollups (data/rollups.py): their triggers name the outcome column
+        for name in ("insert", "update_old", "update_new", "delete"):
+            conn.execute(text(f"DROP TRIGGER IF EXISTS citybrain_rollup_{name}"))
+        for table in ("rollup_state", "case_rollup", "case_rollup_day", "rollup_units"):
+            conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("ALTER TABLE cases DROP COLUMN outcome"))
         conn.execute(text("DROP INDEX ix_survey_indicators_updated_at"))
         conn.execute(text("ALTER TABLE survey_indicators DROP COLUMN updated_at"))
@@ -33,3 +39,5 @@ def test_an_older_file_gets_the_new_columns(tmp_path):
     with store.engine.connect() as conn:  # a closed dispute from before the column kept its meaning
         outcomes = dict(conn.execute(text("SELECT external_id, outcome FROM cases")).all())
     assert outcomes == {"OLD-0": "化解成功", "OLD-1": None, "OLD-2": None}
+    with store.engine.connect() as conn:  # the rollups were built, after the backfill
+        assert rollups.usable(conn)

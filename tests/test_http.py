@@ -35,7 +35,7 @@ def client(embedded_demo, tmp_path_factory):
     store = open_store(f"sqlite:///{path}")
     token = grant(store)
     store.engine.dispose()
-    app = create_app(Settings(db=str(path)))
+    app = create_app(Settings(db=str(path), warm=False))
     client = app.server.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     yield client

@@ -166,11 +166,15 @@ def test_migrations_build_the_schema_of_data_schema(postgis_cluster):
             inspector = inspect(conn)
             for table in ("units", "cases", "cameras", "key_places", "police_cases"):
                 assert f"gist_{table}_geom" in {i["name"] for i in inspector.get_indexes(table)}
-            triggers = conn.execute(text("SELECT tgrelid::regclass::text FROM pg_trigger"
-                                         " WHERE NOT tgisinternal"))
+            triggers = conn.execute(text("SELECT tgrelid::regclass::text, tgname FROM pg_trigger"
+                                         " WHERE NOT tgisinternal")).all()
             # grid assignment on four tables; the audit trail refuses changes (row and TRUNCATE)
-            assert sorted(triggers.scalars()) == ["audit_log", "audit_log", "cameras", "cases", "key_places",
-                                                  "police_cases"]
+            assert sorted(t for t, name in triggers if not name.startswith("citybrain_rollup_")) == [
+                "audit_log", "audit_log", "cameras", "cases", "key_places", "police_cases"]
+            rollup_triggers = conn.execute(text("SELECT tgname FROM pg_trigger WHERE tgname LIKE "
+                                                "'citybrain_rollup_%'")).scalars()
+            assert sorted(rollup_triggers) == [f"citybrain_rollup_{n}" for n in
+                                               ("delete", "insert", "truncate", "update")]
         assert store.is_empty()
     finally:
         store.engine.dispose()
@@ -206,3 +210,27 @@ def test_upgrade_on_an_embedded_url_creates_its_schema(tmp_path):
     upgrade(url)
     store = open_store(url)
     assert store.kind == "embedded" and store.is_empty()
+
+
+def test_citus_distribution_is_behind_a_setting(postgis_cluster, monkeypatch):
+    from data.stores import citus
+
+    calls = citus.statements()
+    assert calls.index("SELECT create_reference_table('units')") < calls.index(
+        "SELECT create_distributed_table('case_rollup', 'unit_code', colocate_with => 'default')")
+    assert "colocate_with => 'case_rollup'" in calls[-1]
+    # Off (the default): the migrations run on plain PostgreSQL and call nothing of Citus.
+    monkeypatch.delenv("CITYBRAIN_CITUS", raising=False)
+    plain = postgis_cluster.url(postgis_cluster.create_database("plain"))
+    upgrade(plain)
+    # On, against a server without Citus: refused with the reason, nothing half-done.
+    monkeypatch.setenv("CITYBRAIN_CITUS", "1")
+    url = postgis_cluster.url(postgis_cluster.create_database("citus"))
+    with pytest.raises(RuntimeError, match="citus extension"):
+        upgrade(url)
+    store = open_store(url)
+    try:
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT to_regclass('alembic_version')")).scalar() is None
+    finally:
+        store.engine.dispose()

@@ -38,7 +38,10 @@ def limited(demo_store):
 
 @pytest.fixture
 def tiny_limit_app(demo_store):
-    app = create_app(Settings(db=_url(demo_store), query_timeout_seconds=TINY))
+    # An intervention limit other than the rollups' (data/rollups.py): every count comes from the
+    # raw cases, a city-wide aggregate that takes far longer than TINY.
+    app = create_app(Settings(db=_url(demo_store), query_timeout_seconds=TINY, intervention_minutes=59,
+                              warm=False))
     app.test_token = grant(demo_store)  # granted without the limit; tests/access.py
     yield app
     app.server.config["CITYBRAIN_DATA"].store.engine.dispose()  # leave the template database free

@@ -24,7 +24,7 @@ import shapely
 from sqlalchemy import Engine, bindparam, delete, event, func, or_, select
 
 from dashboard import vocab
-from data import schema
+from data import rollups, schema
 from data.ingest import upsert
 from data.schema import cases, unit_closure, units
 
@@ -167,6 +167,7 @@ class Store:
                 node, depth = parent_of.get(node), depth + 1
         conn.execute(delete(unit_closure))
         conn.execute(unit_closure.insert(), links)
+        rollups.rebuild(conn)  # which units are rolled up, and their rows, follow the hierarchy
 
     def write_cases(self, frame: pd.DataFrame, events: pd.DataFrame) -> None:
         """Insert cases (with ``id`` and WKB ``geom``) and their status events in one transaction.

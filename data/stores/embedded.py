@@ -20,12 +20,14 @@ from sqlalchemy import DateTime, Engine, Float, String, create_engine, event, se
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateColumn
 
+from data import rollups
 from data.schema import (
     APPEND_ONLY_SQLITE,
     FEATURE_TABLES,
     LEGACY_BACKFILL,
     SRID,
     Geometry,
+    cases,
     gpkg_blob,
     metadata,
     units,
@@ -134,6 +136,16 @@ def _sqlite_values(series: pd.Series, type_) -> list:
             for v, m in zip(values, missing, strict=True)]
 
 
+# After a bulk write this big, fresh planner statistics: without them SQLite does not know that
+# the open-cases index is small and scans a bigger one.
+_ANALYZE_ROWS = 10_000
+
+
+def _analyze(conn) -> None:
+    conn.exec_driver_sql("PRAGMA analysis_limit = 2000")  # sampled: a fraction of a second
+    conn.exec_driver_sql("ANALYZE")
+
+
 class EmbeddedStore(Store):
     kind = "embedded"
 
@@ -217,6 +229,10 @@ class EmbeddedStore(Store):
                     ),
                     {"t": table, "g": geometry_type, "srid": SRID},
                 )
+            rollups.ensure(conn)  # triggers in place; rebuilt if their definition changed
+            stats = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if stats.first() is None:
+                _analyze(conn)
 
         self.checkpoint()
 
@@ -231,7 +247,14 @@ class EmbeddedStore(Store):
         values = [_sqlite_values(frame[c], table.c[c].type) for c in columns]
         sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
                f"VALUES ({', '.join('?' * len(columns))})")
-        conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+        if table is not cases or len(frame) < 100:
+            conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+        else:
+            # Many cases: the rollups take them in one statement, not a trigger call per row.
+            with rollups.bulk_insert(conn, frame["id"].tolist() if "id" in columns else None):
+                conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+        if len(frame) >= _ANALYZE_ROWS:
+            _analyze(conn)
 
     def assign_grids(self, wkb_points) -> np.ndarray:
         with self.engine.connect() as conn:
