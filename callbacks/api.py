@@ -591,7 +591,7 @@ def unit_alarms(code):
     data = _data()
     found = _unit_or_404(data, code)
     _period, filters = _period_and_filters(data)
-    now = data.now()
+    now = data.as_of()  # overdue as the wall screen counts it
     items = [{**r, "unit": _unit_json(r["unit"])} for r in data.rises(code, filters)]
     for c in data.alarms(code, filters):
         kind, text = alarm_reason(c, now)

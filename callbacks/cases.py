@@ -108,7 +108,7 @@ def panels(data: CityData, vm: dict, *, style: dict) -> dict:
             ("open", strings.CASES_OPEN, f"{open_now:,}", None),
             ("overdue", strings.CASES_OVERDUE, f"{overdue:,}", None),
         ]),
-        "timeline": cases.timeline(case, now=data.now()) if case or not state.case
+        "timeline": cases.timeline(case, now=data.as_of()) if case or not state.case
         else [strings.CASE_NOT_FOUND.format(id=state.case)],
         "case_map": figure, "case_map_style": map_style,
         "list_key": state.with_(case=None).to_query(),

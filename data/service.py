@@ -639,8 +639,9 @@ class CityData:
 
     def case_page(self, code: str, period: Period, query: CaseQuery) -> dict:
         """One page of the unit's cases for the period: ``{"total", "cases"}`` (sorted and paged by
-        the database). ``total`` without status/overdue/q filters is the unit's 受理."""
-        now = self.now().replace(second=0, microsecond=0)
+        the database). ``total`` without status/overdue/q filters is the unit's 受理. Overdue is
+        counted at the data's moment (:meth:`as_of`), as everywhere."""
+        now = self.as_of()
         return self._cached("case_page", queries.case_page, unit_code=code, start=period.start,
                             end=period.end, query=query, now=now)
 
@@ -651,7 +652,7 @@ class CityData:
         if found is None:
             return None
         stages = loop.timeline(found["events"], limits_hours=self.stage_limits, deadline=found["deadline"],
-                               closed_at=found["closed_at"], now=self.now())
+                               closed_at=found["closed_at"], now=self.as_of())
         lon = lat = None
         if found["geom"] is not None:
             (lon, lat), = points([shapely.from_wkb(found["geom"])])
@@ -659,15 +660,16 @@ class CityData:
                 "lat": None if lat is None else float(lat), "stages": stages}
 
     def feed(self, code: str, limit: int = 20, days: int = 7) -> list[dict]:
-        """The newest cases in the unit (the wall screen's 滚动播报), from the last ``days`` days."""
-        since = datetime.combine(self.now().date() - timedelta(days=days), datetime.min.time())
+        """The newest cases in the unit (the wall screen's 滚动播报), from the last ``days`` days
+        before the data's moment (:meth:`as_of`)."""
+        since = datetime.combine(self.as_of().date() - timedelta(days=days), datetime.min.time())
         return self._cached("feed", queries.feed_cases, unit_code=code, since=since, limit=limit)
 
     def loop(self, code: str, period: Period, filters: Filters = Filters()) -> dict:
         """The closed loop of the unit's cases of the period: funnel, stage times against limits,
         returns, overdue by stage, resolved-at levels, and the same by member unit."""
         return self._cached_call("loop", self._loop, code=code, start=period.start, end=period.end,
-                                 filters=filters, now=self.now().replace(second=0, microsecond=0))
+                                 filters=filters, now=self.as_of())
 
     def _loop(self, *, code, start, end, filters, now) -> dict:
         members = self.children(code) or [self.unit(code)]
@@ -690,7 +692,7 @@ class CityData:
         (worst first: lowest 办结率, most 超期), those with fewer than ``min_cases`` cases left out.
         ``{"rows": [...], "considered": N, "eligible": M}``."""
         min_cases = self.staff.rank_min_cases if min_cases is None else min_cases
-        now = self.now().replace(second=0, microsecond=0)
+        now = self.as_of()
         ind = INDICATORS[metric]
         # Only the queries the metric needs (and the period's cases, for the minimum volume).
         needed = {ind.numerator, ind.denominator}
@@ -718,8 +720,9 @@ class CityData:
         return {"rows": rows, "considered": len(frame), "eligible": len(eligible), "min_cases": min_cases}
 
     def rises(self, code: str, filters: Filters = Filters(), *, now: datetime | None = None) -> list[dict]:
-        """Sudden rises in the unit and below, in plain words (see ``data.rises``)."""
-        now = (now or self.now()).replace(second=0, microsecond=0)
+        """Sudden rises in the unit and below, in plain words (see ``data.rises``): the 24 hours
+        before ``now``, by default the data's moment (:meth:`as_of`)."""
+        now = (now or self.as_of()).replace(second=0, microsecond=0)
         return self._cached_call("rises", self._rises, code=code, now=now, categories=filters.categories)
 
     def _rises(self, *, code, now, categories) -> list[dict]:

@@ -270,6 +270,33 @@ def test_overdue_counts_as_of_the_export_not_the_clock(store, tmp_path):
     assert _unit(fixed, "990100")["counts"]["overdue"] == 1
 
 
+def test_staff_answers_count_at_the_datas_moment_like_the_kpis(store, tmp_path):
+    """A city whose data ended in the past (an export of 2024-03-10 17:30): the case list, the
+    loop, the ranking, the alarms and the feed count overdue and "recent" at that moment, as the
+    KPIs do; the clock (two years on) would call all three open cases overdue and the feed empty."""
+    path = _write(tmp_path, "export.csv", "事件编号,类别,来源,上报时间,状态,办理时限,经度,纬度", [
+        f"E1,城市管理,网格员,2024-03-01 09:00,处置,2024-03-05 09:00,{WEST[0]},{WEST[1]}",
+        f"E2,城市管理,网格员,2024-03-09 09:00,处置,2024-03-20 09:00,{WEST[0]},{WEST[1]}",
+        f"E3,城市管理,网格员,2024-03-10 17:30,受理,2024-03-30 09:00,{EAST[0]},{EAST[1]}"])
+    run_import(store, "cases", path, ImportOptions(crs="4326"))
+    client = _client(store)
+    window = "period=custom&from=2024-03-01&to=2024-03-10"
+    assert _unit(client, "990100", window)["counts"]["overdue"] == 1
+    listed = client.get(f"/api/v1/cases?unit=990100&{window}&overdue=1").json
+    assert [c["external_id"] for c in listed["cases"]] == ["E1"]
+    loop = client.get(f"/api/v1/units/990100/loop?{window}").json
+    assert sum(loop["overdue"].values()) == 1, loop["overdue"]
+    ranked = client.get(f"/api/v1/units/990100/ranking?level=grid&metric=overdue&min_cases=0&{window}").json
+    assert {u["code"]: u["value"] for u in ranked["units"]} == {GRID_WEST: 1, GRID_EAST: 0}
+    alarms = client.get(f"/api/v1/units/990100/alarms?{window}").json
+    assert alarms["now"].startswith("2024-03-10T17:30")
+    assert [a["reason"] for a in alarms["alarms"]] == ["城市管理 处置，超期5天"]
+    data = client.application.config["CITYBRAIN_DATA"]
+    assert [c["external_id"] for c in data.feed("990100")] == ["E3", "E2"]  # the week before 03-10
+    events = client.get("/api/v1/cases/E2").json["case"]["events"]  # open: its stage lasts until 03-10
+    assert [e["seconds"] for e in events if e["ongoing"]] == [(32 * 60 + 30) * 60], events
+
+
 # --- 同比 for any period, "—" where last year's data does not reach -------------------------------------
 
 
