@@ -3,8 +3,10 @@
 URL, period picker, tour and errors come from ``callbacks/wiring.py``. The grid asks for one page
 at a time (``rows_for``): the database filters, sorts and cuts it. A click on a row puts the case
 in the URL (``?case=``), and the render shows its timeline, so a link opens the same case.
-Access: app.py hands these callbacks ``auth.request_data(data)``: the case list and one case need
-"cases" and the caller's scope (``data/scoped.py``); a refusal shows in the error banner.
+Access: app.py hands these callbacks ``auth.request_data(data)``: the caller's scope, and one case
+needs "cases" (``data/scoped.py``); a refusal shows in the error banner. A caller without "cases"
+(a viewer) gets the list stripped to what ``access.public_case`` keeps: no id, text, address or
+point, so no row opens a case; the grid orders it only by the fields it shows.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from callbacks import wiring
 from dashboard import ids, strings, vocab
 from dashboard.domain import CaseQuery
 from dashboard.viewstate import BadRequest, Filters, HeatFilters, ViewState
-from data.access import Denied
+from data.access import PUBLIC_CASE_FIELDS, Denied
 from data.service import CityData, StoreUnavailable
 from layouts import cases, figures
 from layouts.kpi import tiles
@@ -108,11 +110,18 @@ def panels(data: CityData, vm: dict, *, style: dict) -> dict:
             ("open", strings.CASES_OPEN, f"{open_now:,}", None),
             ("overdue", strings.CASES_OVERDUE, f"{overdue:,}", None),
         ]),
-        "timeline": cases.timeline(case, now=data.as_of()) if case or not state.case
+        "timeline": cases.timeline(case, now=data.as_of(), sees_cases=sees_cases(data))
+        if case or not state.case
         else [strings.CASE_NOT_FOUND.format(id=state.case)],
         "case_map": figure, "case_map_style": map_style,
         "list_key": state.with_(case=None).to_query(),
     }
+
+
+def sees_cases(data) -> bool:
+    """Whether the caller sees case records whole (the unscoped service: yes)."""
+    principal = getattr(data, "principal", None)
+    return principal is None or principal.sees_cases
 
 
 def open_case_detail(data: CityData, external_id: str | None) -> dict | None:
@@ -140,20 +149,21 @@ def rows_for(data: CityData, request: dict | None, search) -> dict:
             raise PreventUpdate
         start, end = int(request.get("startRow", 0)), int(request.get("endRow", cases.PAGE_SIZE))
         per_page = max(1, min(end - start, 500))
-        sort = next((s for s in request.get("sortModel") or [] if s.get("colId") in GRID_SORTS), None)
+        sortable = GRID_SORTS if sees_cases(data) else GRID_SORTS & set(PUBLIC_CASE_FIELDS)
+        sort = next((s for s in request.get("sortModel") or [] if s.get("colId") in sortable), None)
         order = {"sort": sort["colId"], "descending": sort.get("sort") == "desc"} if sort else {}
         query = list_query(vm["state"], page=start // per_page + 1, per_page=per_page, **order)
         page = data.case_page(vm["code"], vm["period"], query)
     except (StoreUnavailable, BadRequest, Denied):
         raise PreventUpdate from None
-    return {"rowData": cases.grid_rows(page["cases"]),
+    return {"rowData": cases.grid_rows(page["cases"], start),
             "rowCount": page["total"]}
 
 
 def opened(cell: dict | None, search) -> str:
     """The URL with the clicked row's case open."""
     external_id = (cell or {}).get("rowId")
-    if not external_id:
+    if not external_id or external_id.startswith("#"):  # a stripped record opens nothing
         raise PreventUpdate
     state = wiring.parse_state(search)
     if state.case == external_id:

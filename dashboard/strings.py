@@ -175,6 +175,8 @@ CASE_COLUMNS = {
 }
 TIMELINE_TITLE = "办理闭环"
 TIMELINE_HINT = "点击列表中的事件，查看其办理闭环：各环节时间、经办人、用时与时限、退回轮次"
+CASES_PUBLIC_HINT = ("当前角色可查看事件的类别、来源、环节与时间，不含事件编号、描述、地址和位置；"
+                     "办理闭环需分析人员权限")
 CASE_NOT_FOUND = "未找到事件 {id}"
 ROUND = "第{n}轮"
 ROUND_AFTER_RETURN = "第{n}轮（退回后重办）"

@@ -12,7 +12,9 @@
   stripped to ``access.PUBLIC_CASE_FIELDS`` (no text, no address, no point: the map at a grid
   draws no dots); an analyst's or admin's case list is written to the audit trail.
 
-The case list (``case_page``) and one case (``case``) need "cases" and are methods here.
+One case (``case``) needs "cases". The case list (``case_page``) is a method here: a principal
+without "cases" gets its rows stripped like any case records, and may neither search the case
+text (``q``) nor order the list by a field it does not see.
 
 Adding a method to ``CityData``: name it in ``UNIT_METHODS`` (its first argument is a unit code),
 ``CASE_METHODS`` (a unit code, and it returns case records), ``FREE`` (nothing about a unit) or
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from data.access import Denied, Principal, check, out_of_scope, public_case
+from data.access import PUBLIC_CASE_FIELDS, Denied, Principal, check, not_allowed, out_of_scope, public_case
 
 # First argument is a unit code; the answer is aggregates (or geometry) of that unit.
 UNIT_METHODS = frozenset({
@@ -107,8 +109,11 @@ class ScopedData:
     # --- case records ---
 
     def case_page(self, code: str, period, query) -> dict:
-        """A page of the unit's case list: only for those who may see cases ("cases")."""
-        self.require(code, "cases")
+        """A page of the unit's case list; without "cases", the rows stripped to
+        ``PUBLIC_CASE_FIELDS``, and a search in case text or an order by a hidden field refused."""
+        self.require(code)
+        if not self.principal.sees_cases and (query.text or query.sort not in PUBLIC_CASE_FIELDS):
+            raise not_allowed("cases")
         page = self._data.case_page(code, period, query)
         return {**page, "cases": self._cases("case_page", code, page["cases"])}
 

@@ -63,7 +63,7 @@ def case_grid() -> dag.AgGrid:
     return dag.AgGrid(
         id=ids.CASES_GRID, rowModelType="infinite", columnDefs=columns,
         defaultColDef={"resizable": True, "suppressHeaderMenuButton": True},
-        getRowId="params.data.external_id",
+        getRowId="params.data.row_key",
         dashGridOptions={"pagination": True, "paginationPageSize": PAGE_SIZE, "cacheBlockSize": PAGE_SIZE,
                          "paginationPageSizeSelector": False, "maxBlocksInCache": 4,
                          "rowSelection": {"mode": "singleRow", "checkboxes": False,
@@ -86,22 +86,26 @@ LOCALE = {"page": "第", "to": "至", "of": "共", "more": "更多", "next": "�
           "previousPage": "上一页"}
 
 
-def grid_rows(cases: list[dict]) -> list[dict]:
-    """The grid's rows: times as text, nothing else but the columns."""
+def grid_rows(cases: list[dict], start: int = 0) -> list[dict]:
+    """The grid's rows: times as text, nothing else but the columns, and ``row_key`` (the case's
+    id, which a click opens; a stripped record has none: its place in the list, ``#n``)."""
     out = []
-    for c in cases:
+    for i, c in enumerate(cases, start=start):
         row = {k: c.get(k) for k in strings.CASE_COLUMNS}
         for key in ("reported_at", "deadline"):
             row[key] = f"{c[key]:%Y-%m-%d %H:%M}" if c.get(key) else ""
+        row["row_key"] = c.get("external_id") or f"#{i}"
         out.append(row)
     return out
 
 
-def timeline(case: dict | None, *, now) -> list:
+def timeline(case: dict | None, *, now, sees_cases: bool = True) -> list:
     """One case: its facts, a stage bar (each stage's share of the time, coloured by whether it
-    kept its limit) and the list of stages with time, actor, duration against limit, by round."""
+    kept its limit) and the list of stages with time, actor, duration against limit, by round.
+    With no case open: how to open one, or (``sees_cases`` false) what the list leaves out."""
     if case is None:
-        return [html.Div(strings.TIMELINE_HINT, className="empty")]
+        return [html.Div(strings.TIMELINE_HINT if sees_cases else strings.CASES_PUBLIC_HINT,
+                         className="empty")]
     stages = case["stages"]
     facts = [
         html.Div(className="case-facts-head", children=[

@@ -104,6 +104,7 @@ def _value(prop: str, unit: str, click: dict | None):
         "search": f"?unit={unit}&{PERIOD}", "pathname": "/", "n_intervals": 1,
         "clickData": click, "relayoutData": {"map.zoom": 12.0},
         "data": {"size": 500, "search": f"?unit={unit}&{PERIOD}"},
+        "getRowsRequest": {"startRow": 0, "endRow": 50, "sortModel": []},  # the case grid's first page
     }.get(prop)
 
 
@@ -525,7 +526,7 @@ def test_staff_views_keep_to_the_scope(app, demo_store, city):
     a, b = city.a["code"], city.b["code"]
     analyst = _as(app, demo_store, "analyst", a)
     viewer = _as(app, demo_store, "viewer", a)
-    case_b = _a_case_in(demo_store, b)
+    case_a, case_b = _a_case_in(demo_store, a), _a_case_in(demo_store, b)
     deps = {d["output"]: d for d in analyst.get("/_dash-dependencies").json}
 
     def ask(client, output: str, search: str, extra: dict | None = None):
@@ -543,10 +544,20 @@ def test_staff_views_keep_to_the_scope(app, demo_store, city):
     rows = next(o for o in deps if o.startswith("cases-grid.getRowsResponse"))
     request = {"getRowsRequest": {"startRow": 0, "endRow": 50, "sortModel": []}}
     assert ask(analyst, rows, f"?unit={b}&{PERIOD}", request).status_code == 204
-    assert ask(viewer, rows, f"?unit={a}&{PERIOD}", request).status_code == 204  # no case list
-    assert ask(analyst, rows, f"?unit={a}&{PERIOD}", request).status_code == 200  # the control
-    viewed = ask(viewer, render, f"?unit={a}&{PERIOD}")
-    assert "无权查看" in _text(viewed) and CASE_TEXT not in _text(viewed)
+    listed = ask(analyst, rows, f"?unit={a}&{PERIOD}", request)  # the control: ids to open
+    shown = [r["external_id"] for r in listed.json["response"]["cases-grid"]["getRowsResponse"]["rowData"]]
+    assert listed.status_code == 200 and len(shown) == 50 and all(shown)
+    stripped = ask(viewer, rows, f"?unit={a}&{PERIOD}", request)  # a viewer: the stripped list
+    assert stripped.status_code == 200 and "#0" in _text(stripped)
+    assert not [i for i in shown if i in _text(stripped)] and CASE_TEXT not in _text(stripped)
+    assert ask(viewer, rows, f"?unit={b}&{PERIOD}", request).status_code == 204  # still scoped
+    viewed = ask(viewer, render, f"?unit={a}&{PERIOD}")  # the list's counts, no refusal
+    assert viewed.status_code == 200 and "无权" not in _text(viewed) and CASE_TEXT not in _text(viewed)
+    assert strings.CASES_PUBLIC_HINT in _text(viewed)
+    searched = ask(viewer, render, f"?unit={a}&{PERIOD}&q=协调")  # no search in the text
+    assert "无此权限" in _text(searched) and CASE_TEXT not in _text(searched)
+    opened = ask(viewer, render, f"?unit={a}&{PERIOD}&case={case_a}")  # nor one case
+    assert "无此权限" in _text(opened) and CASE_TEXT not in _text(opened)
     compare = next(o for o in deps if "cmp-table.children" in o)
     picked = ask(analyst, compare, f"?unit={a}&{PERIOD}&a={a}&b={b}")
     assert not _leaks(picked, city.secret)

@@ -10,7 +10,10 @@ from dash.exceptions import PreventUpdate
 from callbacks import cases as cases_view
 from callbacks import staff, wiring
 from dashboard import strings, vocab
+from dashboard.domain import CaseQuery
 from data import queries
+from data.access import PUBLIC_CASE_FIELDS, Denied, Principal
+from data.scoped import ScopedData
 
 PERIOD = "period=custom&from=2026-10-22&to=2026-11-20"
 
@@ -44,7 +47,8 @@ def test_grid_pages_are_the_apis_pages(data, demo_client, city, sort_model, api_
         assert [r["external_id"] for r in answer["rowData"]] == expected
         total = demo_client.get(f"/api/v1/cases?unit={city}&{PERIOD}&category=矛盾纠纷").json["total"]
         assert answer["rowCount"] == total
-        assert set(answer["rowData"][0]) == set(strings.CASE_COLUMNS)
+        assert set(answer["rowData"][0]) == {*strings.CASE_COLUMNS, "row_key"}
+        assert [r["row_key"] for r in answer["rowData"]] == expected  # a click opens the case
 
 
 def test_grid_ignores_unsortable_columns_and_bad_urls(data, city):
@@ -83,6 +87,33 @@ def test_the_open_cases_timeline_and_the_list_counts(data, demo_client, city):
     missing = wiring.resolve(data, f"?unit={city}&{PERIOD}&case=NOPE")
     timeline = cases_view.panels(data, missing, style={})["timeline"]
     assert strings.CASE_NOT_FOUND.format(id="NOPE") in str(timeline)
+
+
+def test_a_viewer_gets_the_stripped_list(data, demo_client, city):
+    """A role without case text (viewer) sees the list, not a refusal: the public fields only, no
+    id to open, no search in the text, ordered only by a field it sees."""
+    viewer = ScopedData(data, Principal("v", "viewer", city))
+    search = f"?unit={city}&{PERIOD}&category=矛盾纠纷"
+    vm = wiring.resolve(viewer, search)
+    vm["href"] = lambda code: code
+    out = cases_view.panels(viewer, vm, style={})
+    total = demo_client.get(f"/api/v1/cases?unit={city}&{PERIOD}&category=矛盾纠纷").json["total"]
+    tiles = {t.id["key"]: t.children[1].children for t in out["kpis"]}
+    assert tiles["listed"] == f"{total:,}"
+    assert strings.CASES_PUBLIC_HINT in str(out["timeline"])
+    analyst = cases_view.rows_for(data, {"startRow": 50, "endRow": 100, "sortModel": []}, search)
+    for sort_model in ([], [{"colId": "returned_count", "sort": "desc"}]):  # a hidden field: not used
+        rows = cases_view.rows_for(viewer, {"startRow": 50, "endRow": 100, "sortModel": sort_model}, search)
+        assert rows["rowCount"] == total
+        assert [r["row_key"] for r in rows["rowData"]] == [f"#{i}" for i in range(50, 100)]
+        shown = {*PUBLIC_CASE_FIELDS, "row_key"}
+        assert all(v in (None, "") for r in rows["rowData"] for k, v in r.items() if k not in shown)
+        assert [r["reported_at"] for r in rows["rowData"]] == [r["reported_at"] for r in analyst["rowData"]]
+        assert all(r["external_id"] for r in analyst["rowData"])  # the control: the analyst's ids
+    with pytest.raises(PreventUpdate):
+        cases_view.opened({"rowId": "#3", "colId": "category"}, search)
+    with pytest.raises(Denied):
+        viewer.case_page(city, vm["period"], CaseQuery(text="协调"))
 
 
 def test_controls_round_trip_through_the_url():
