@@ -7,6 +7,7 @@ JavaScript error. Screenshots land in ``screenshots/``."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -14,8 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from dashboard import strings
+from dashboard import strings, vocab
 from dashboard.domain import local_now
+from dashboard.indicators import INDICATORS
 from dashboard.settings import Settings
 from data import queries
 from data.stores import open_store
@@ -194,3 +196,110 @@ def test_a_burst_reaches_the_feed_and_raises_one_alarm(page, embedded_demo, tmp_
         expect(rises).to_contain_text(f"{grid['name']} 24小时内矛盾纠纷 14 起")
         _shot(page, "wall-feed-burst")
     store.engine.dispose()
+
+
+# --- the closed loop (/loop) and two units side by side (/compare) ---------------------------------
+
+# A graph's traces once plotly has drawn them: name, x, y, customdata of each.
+_TRACES_JS = """(sel) => {
+  const gd = document.querySelector(sel + ' .js-plotly-plot');
+  if (!gd || !gd._fullData || !gd._fullData.length) return null;
+  return gd.data.map((t) => ({name: t.name || null, x: Array.from(t.x || []), y: Array.from(t.y || []),
+                              customdata: t.customdata ? Array.from(t.customdata) : null}));
+}"""
+
+
+def _traces(page, selector: str, expected_count: int, names: list | None = None) -> list[dict]:
+    """The drawn traces of a graph, waiting until there are ``expected_count`` (named ``names``)."""
+    handle = page.wait_for_function(
+        f"""([sel, n, names]) => {{ const t = ({_TRACES_JS})(sel);
+          if (!t || t.length !== n) return null;
+          if (names && JSON.stringify(t.map((x) => x.name)) !== JSON.stringify(names)) return null;
+          return t; }}""", arg=[selector, expected_count, names], timeout=20_000)
+    return handle.json_value()
+
+
+def _expect_loop(page, base, code: str):
+    """The loop view shows ``code``'s loop as the API answers it: tiles, funnel, stage times, members."""
+    api = _api(page, base, f"/api/v1/units/{code}/loop?{API_PERIOD}")
+    values = page.locator("#loop-kpis .kpi-value")
+    open_now = sum(api["stages"][s] for s in api["overdue"])
+    expect(values).to_have_text([f"{api['cases']:,}", f"{open_now:,}", f"{sum(api['overdue'].values()):,}",
+                                 f"{api['returned_cases']:,}",
+                                 "—" if api["kept_local_rate"] is None else re.compile(r"\d+\.\d+%")])
+    funnel = _traces(page, "#loop-funnel", 1)[0]
+    assert funnel["y"] == list(reversed(vocab.STATUSES))
+    assert funnel["x"] == [api["stages"][s] for s in reversed(vocab.STATUSES)]
+    times = _traces(page, "#loop-times", 3)  # median, 90th percentile, the limit
+    stages = [s for s in vocab.OPEN_STATUSES if s in api["stage_times"]]
+    assert stages and times[0]["x"] == stages
+    assert times[0]["y"] == pytest.approx([api["stage_times"][s]["median_hours"] for s in stages])
+    assert times[2]["y"] == pytest.approx([api["stage_times"][s]["limit_hours"] for s in stages])
+    expect(page.locator("#loop-members .rank-name")).to_have_text([m["name"] for m in api["members"]])
+    return api
+
+
+def test_loop_shows_a_units_loop_and_a_child_drills(page, live_server, embedded_demo):
+    with embedded_demo.engine.connect() as conn:
+        city = queries.roots(conn)[0]
+    page.goto(f"{live_server}/loop?unit={city['code']}&{PERIOD_QUERY}")
+    expect(page.locator("#loop-breadcrumb .crumb.current")).to_have_text(city["name"])
+    api = _expect_loop(page, live_server, city["code"])
+    _shot(page, "loop-city")
+    worst = api["members"][0]  # most overdue first
+    page.locator("#loop-members .rank-name").first.click()
+    expect(page.locator("#loop-breadcrumb .crumb.current")).to_have_text(worst["name"])
+    assert urlsplit(page.url).path == "/loop"
+    query = _query(page)
+    assert (query["unit"], query["period"], query["from"], query["to"]) == (
+        worst["code"], "custom", str(FIRST), str(LAST))
+    child = _expect_loop(page, live_server, worst["code"])
+    assert child["cases"] < api["cases"]
+    page.reload()  # the URL is the state: the same unit and period again
+    expect(page.locator("#loop-breadcrumb .crumb.current")).to_have_text(worst["name"])
+    expect(page.locator("#loop-kpis .kpi-value").first).to_have_text(f"{child['cases']:,}")
+    _shot(page, "loop-child")
+
+
+def _expect_compare(page, base, units: list[dict]):
+    """Both units' names, KPIs, trends, category shares and loops, as the API answers them."""
+    names = [u["name"] for u in units]
+    expect(page.locator("#cmp-kpis .kpi-value")).to_have_text(names)
+    kpis = [_api(page, base, f"/api/v1/units/{u['code']}?{API_PERIOD}")["kpis"] for u in units]
+    rows = page.locator("#cmp-table tbody tr")
+    expect(rows.first.locator("td")).to_have_text(
+        [INDICATORS["accepted"].label, *(k["accepted"]["display"] for k in kpis)])
+    expect(rows.nth(1).locator("td")).to_have_text(
+        [INDICATORS["closure_rate"].label, *(k["closure_rate"]["display"] for k in kpis)])
+    accepted = [k["accepted"]["value"] for k in kpis]
+    trend = _traces(page, "#cmp-trend", 2, names)  # the period is the trend's 30 days
+    assert [sum(t["y"]) for t in trend] == accepted
+    shares = _traces(page, "#cmp-categories", 2, names)
+    assert [sum(t["customdata"]) for t in shares] == accepted
+    assert [t["x"] for t in shares] == [list(vocab.CATEGORIES)] * 2
+    loops = [_api(page, base, f"/api/v1/units/{u['code']}/loop?{API_PERIOD}") for u in units]
+    loop_rows = page.locator("#cmp-loop tbody tr")
+    expect(loop_rows.nth(1).locator("td")).to_have_text(
+        [strings.COMPARE_LOOP_ROWS["overdue"], *(f"{sum(lp['overdue'].values()):,}" for lp in loops)])
+    expect(loop_rows.nth(2).locator("td")).to_have_text(
+        [strings.COMPARE_LOOP_ROWS["returned_cases"], *(f"{lp['returned_cases']:,}" for lp in loops)])
+
+
+def test_compare_shows_two_units_and_a_pick_writes_the_url(page, live_server, embedded_demo):
+    with embedded_demo.engine.connect() as conn:
+        city = queries.roots(conn)[0]
+        a, b, c = queries.children(conn, city["code"])[:3]
+    page.goto(f"{live_server}/compare?a={a['code']}&b={b['code']}&{PERIOD_QUERY}")
+    _expect_compare(page, live_server, [a, b])
+    _shot(page, "compare")
+    page.locator("#cmp-b .dash-dropdown-trigger").click()  # pick another district on the right
+    page.locator(".dash-dropdown-content .dash-dropdown-search").fill(c["name"])
+    page.locator(".dash-dropdown-content .dash-dropdown-option", has_text=c["name"]).first.click()
+    page.wait_for_url(f"**b={c['code']}**")
+    query = _query(page)
+    assert (query["a"], query["b"]) == (a["code"], c["code"])
+    assert (query["from"], query["to"]) == (str(FIRST), str(LAST))
+    _expect_compare(page, live_server, [a, c])
+    page.reload()
+    expect(page.locator("#cmp-kpis .kpi-value")).to_have_text([a["name"], c["name"]])
+    _shot(page, "compare-picked")
