@@ -228,9 +228,7 @@ def children_geojson(code):
     data = _data()
     _unit_or_404(data, code)
     period, filters = _period_and_filters(data)
-    metric = request.args.get("metric") or "accepted"
-    if metric not in MAP_METRICS:
-        raise BadRequest(f"未知指标 metric={metric!r}，可选：{', '.join(MAP_METRICS)}")
+    metric = limits.choice(request.args.get("metric") or "accepted", "metric", "指标", MAP_METRICS)
     values = data.children_kpis(code, period, filters).set_index("code")[metric]
     collection = data.children_geometry(code).collection
     features = [
@@ -302,10 +300,8 @@ def heat(code):
     found = _unit_or_404(data, code)
     state = _view_state(data)
     period = state.period(data.now().date())
-    cell = request.args.get("cell") or "hex"
-    if cell not in CELL_KINDS:
-        shown = limits.param_text(cell, "cell")
-        raise BadRequest(f"未知网格形状 cell={shown!r}，可选：{', '.join(CELL_KINDS)}")
+    cell = limits.choice(limits.param_text(request.args.get("cell") or "hex", "cell"), "cell", "网格形状",
+                         CELL_KINDS)
     asked = _cell_size(request.args.get("size"), data, code)
     size, raised = data.heat_size(code, cell, asked)
 
@@ -558,12 +554,8 @@ def unit_ranking(code):
     found = _unit_or_404(data, code)
     period, filters = _period_and_filters(data)
     args = request.args
-    level = args.get("level") or "grid"
-    if level not in RANK_LEVELS:
-        raise BadRequest(f"未知层级 level={level!r}，可选：{', '.join(RANK_LEVELS)}")
-    metric = args.get("metric") or "closure_rate"
-    if metric not in INDICATORS:
-        raise BadRequest(f"未知指标 metric={metric!r}，可选：{', '.join(INDICATORS)}")
+    level = limits.choice(args.get("level") or "grid", "level", "层级", RANK_LEVELS)
+    metric = limits.choice(args.get("metric") or "closure_rate", "metric", "指标", INDICATORS)
     worst_first = _rank_order(args.get("order") or "worst", INDICATORS[metric].higher_is_better)
     min_cases = parse_int(args.get("min_cases"), "min_cases", data.staff.rank_min_cases)
     limit = parse_int(args.get("limit"), "limit", 20)
@@ -611,11 +603,9 @@ def alarm_reason(case: dict, now) -> tuple[str, str]:
 
 def _rank_order(text: str, higher_is_better: bool) -> bool:
     """Whether the ranking lists the worst first, from ``order``."""
-    if text in ("worst", "best"):
+    if limits.choice(text, "order", "排序", ("worst", "best", "asc", "desc")) in ("worst", "best"):
         return text == "worst"
-    if text in ("asc", "desc"):
-        return (text == "asc") == higher_is_better
-    raise BadRequest(f"未知排序 order={text!r}，可选：worst, best, asc, desc")
+    return (text == "asc") == higher_is_better
 
 
 def case_json(case: dict) -> dict:

@@ -49,7 +49,7 @@ class Period:
 
     @classmethod
     def resolve(cls, key: str | None, first=None, last=None, *, today: date) -> Period:
-        key = key or DEFAULT_PERIOD
+        key = limits.choice(key or DEFAULT_PERIOD, "period", "时段", PERIOD_KEYS)
         if key == "today":
             return cls(key, today, today)
         if key == "7d":
@@ -58,15 +58,13 @@ class Period:
             return cls(key, today - timedelta(days=29), today)
         if key == "year":
             return cls(key, date(today.year, 1, 1), today)
-        if key == "custom":
-            if not first or not last:
-                raise BadRequest("自定义时段需要同时给出 from 和 to")
-            first = limits.check_year(first, "from") if isinstance(first, date) else parse_date(first, "from")
-            last = limits.check_year(last, "to") if isinstance(last, date) else parse_date(last, "to")
-            if last < first:
-                raise BadRequest(f"结束日期 {last} 早于开始日期 {first}")
-            return cls(key, first, last)
-        raise BadRequest(f"未知时段 period={key!r}，可选：{', '.join(PERIOD_KEYS)}")
+        if not first or not last:  # custom
+            raise BadRequest("自定义时段需要同时给出 from 和 to")
+        first = limits.check_year(first, "from") if isinstance(first, date) else parse_date(first, "from")
+        last = limits.check_year(last, "to") if isinstance(last, date) else parse_date(last, "to")
+        if last < first:
+            raise BadRequest(f"结束日期 {last} 早于开始日期 {first}")
+        return cls(key, first, last)
 
     @property
     def start(self) -> datetime:
@@ -200,8 +198,7 @@ class CaseQuery:
 
     def __post_init__(self):
         for value in self.statuses:
-            if value not in vocab.STATUSES:
-                raise BadRequest(f"未知状态 status={value!r}，可选：{', '.join(vocab.STATUSES)}")
+            limits.choice(value, "status", "状态", vocab.STATUSES)
         if self.sort not in CASE_SORTS:
             raise BadRequest(f"不能按 sort={self.sort!r} 排序，可选：{', '.join(CASE_SORTS)}"
                              "（前加 - 为降序）")

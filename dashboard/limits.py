@@ -106,6 +106,14 @@ def ascii_number(text, name: str, *, minimum: float, maximum: float, what: str =
     return value
 
 
+def choice(value, name: str, label: str, options):
+    """``value`` when it is one of ``options`` (a dict: its keys); else refused with the one message
+    every "must be one of" check gives: 未知<label> <name>=<value>，可选：<options>."""
+    if value not in options:
+        raise BadRequest(f"未知{label} {name}={value!r}，可选：{', '.join(options)}")
+    return value
+
+
 def tour_seconds(text) -> int:
     """``?tour=N``: 0 (off) or N seconds between the configured bounds."""
     raw = "0" if text in (None, "") else text

@@ -62,20 +62,13 @@ class ViewState:
         last = parse_date(q["to"], "to") if q.get("to") else None
         if (first or last) and "period" not in q:
             key = "custom"
-        if key not in PERIOD_KEYS:
-            raise BadRequest(f"未知时段 period={key!r}，可选：{', '.join(PERIOD_KEYS)}")
-        metric = q.get("metric") or DEFAULT_METRIC
-        if metric not in MAP_METRICS:
-            raise BadRequest(f"未知指标 metric={metric!r}，可选：{', '.join(MAP_METRICS)}")
+        limits.choice(key, "period", "时段", PERIOD_KEYS)
+        metric = limits.choice(q.get("metric") or DEFAULT_METRIC, "metric", "指标", MAP_METRICS)
         filters = Filters(split_values(q.get("category"), "category"),
                           split_values(q.get("source"), "source"))
         tour = limits.tour_seconds(q.get("tour"))
-        heat_style = q.get("style") or "cells"
-        if heat_style not in HEAT_STYLES:
-            raise BadRequest(f"未知呈现方式 style={heat_style!r}，可选：{', '.join(HEAT_STYLES)}")
-        cell = q.get("cell") or "hex"
-        if cell not in CELL_KINDS:
-            raise BadRequest(f"未知网格形状 cell={cell!r}，可选：{', '.join(CELL_KINDS)}")
+        heat_style = limits.choice(q.get("style") or "cells", "style", "呈现方式", HEAT_STYLES)
+        cell = limits.choice(q.get("cell") or "hex", "cell", "网格形状", CELL_KINDS)
         heat = HeatFilters(split_values(q.get("subcategory"), "subcategory"), filters.sources,
                            split_values(q.get("status"), "status"), HeatFilters.from_args(q).hours)
         unit = limits.unit_code(q["unit"]) if q.get("unit") else None
@@ -85,9 +78,7 @@ class ViewState:
         case = q.get("case") or None
         if case is not None and len(case) > 64:
             raise BadRequest("事件编号 case 过长")
-        rank = q.get("rank") or None
-        if rank is not None and rank not in RANK_LEVELS:
-            raise BadRequest(f"未知排名层级 rank={rank!r}，可选：{', '.join(RANK_LEVELS)}")
+        rank = limits.choice(q["rank"], "rank", "排名层级", RANK_LEVELS) if q.get("rank") else None
         a, b = (limits.unit_code(q[k], k) if q.get(k) else None for k in ("a", "b"))
         return cls(unit, key, first, last, metric, filters, tour, heat, heat_style, cell,
                    parse_flag(q.get("overdue"), "overdue"), text, case, rank, a, b)

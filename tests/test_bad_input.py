@@ -28,7 +28,9 @@ from callbacks import heat as heat_callbacks
 from callbacks import wallscreen, wiring
 from callbacks.throttle import LIMITER
 from dashboard import limits, strings
+from dashboard.indicators import MAP_METRICS
 from dashboard.settings import Settings
+from dashboard.viewstate import ViewState
 from data import schema
 from data.ingest.importer import ImportOptions, neutralise_formula, run_import
 from data.stores import open_store
@@ -292,6 +294,39 @@ def test_the_corpus_covers_every_class():
     assert set(sizes) >= {"params", "heat", "ingest-limits", "ingest-types", "ingest-grid", "ingest-crs",
                           "staff"}
     assert sum(sizes.values()) == len(CORPUS)
+
+
+# Each "must be one of" check answers through ``limits.choice`` with the message it always gave.
+ONE_OF = [
+    ("/api/v1/units/{city}/ranking?level=district",
+     "未知层级 level='district'，可选：street, community, grid"),
+    ("/api/v1/units/{city}/ranking?metric=happiness", "未知指标 metric='happiness'，可选："),
+    ("/api/v1/units/{city}/ranking?order=sideways",
+     "未知排序 order='sideways'，可选：worst, best, asc, desc"),
+    ("/api/v1/units/{city}/children.geojson?metric=happiness", "未知指标 metric='happiness'，可选："),
+    (H + "?cell=triangle", "未知网格形状 cell='triangle'，可选：hex, square"),
+    ("/api/v1/units/{city}?period=decade", "未知时段 period='decade'，可选：today, 7d, 30d, year, custom"),
+]
+
+
+@pytest.mark.parametrize("path,message", ONE_OF)
+def test_one_of_checks_keep_their_messages(hostile, path, message):
+    reply = send(hostile[0], "GET", path)
+    assert reply.status_code == 400 and message in reply.json["error"], reply.json
+
+
+@pytest.mark.parametrize("query,message", [
+    ("style=swirl", "未知呈现方式 style='swirl'，可选：cells, density"),
+    ("cell=triangle", "未知网格形状 cell='triangle'，可选：hex, square"),
+    ("metric=happiness", "未知指标 metric='happiness'，可选：" + ", ".join(MAP_METRICS)),
+    ("rank=district", "未知排名层级 rank='district'，可选：street, community, grid"),
+    ("period=decade", "未知时段 period='decade'，可选：today, 7d, 30d, year, custom"),
+])
+def test_link_checks_keep_their_messages(query, message):
+    with pytest.raises(limits.BadRequest) as refused:
+        ViewState.from_query(query)
+    assert str(refused.value) == message
+    assert limits.choice("hex", "cell", "网格形状", ("hex", "square")) == "hex"
 
 
 # --- inputs that need more than one request ---------------------------------------------------------
