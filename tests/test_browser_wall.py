@@ -157,6 +157,48 @@ def test_the_wall_screen_at_any_size(page, live_server, units, width, height):
         assert _white_share(png) < 0.002, f"white shows on the screen at the {level}"
 
 
+# Every element of the wall header a person sees or touches, with its box on the page.
+_HEADER_BOXES_JS = """() => {
+  const header = document.querySelector('.wall-header');
+  const parts = header.querySelectorAll(
+    '.title, .view-nav > *, .status .updated, .status .clock, .status .stale, .pack-bar > *, '
+    + '.fullscreen-button, .breadcrumb, .controls > *');
+  const box = (el) => { const b = el.getBoundingClientRect();
+    return {x0: b.left, y0: b.top, x1: b.right, y1: b.bottom}; };
+  return {header: box(header), width: innerWidth,
+          parts: [...parts].filter((el) => el.offsetWidth && getComputedStyle(el).visibility === 'visible')
+            .map((el) => ({name: `${el.className || el.tagName} ${el.textContent.slice(0, 12)}`,
+                           ...box(el)}))};
+}"""
+
+
+@pytest.mark.parametrize("width,height", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_nothing_in_the_wall_header_overlaps(page, live_server, units, width, height):
+    """The title, every view link (the staff views and 退出 too), the clock, the update time, the
+    pack buttons, full screen, the breadcrumb and the controls: no two boxes meet, all on screen."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{live_server}/?unit={units['district']['code']}&{PERIOD_QUERY}")
+    expect(page.locator("#breadcrumb .crumb.current")).to_have_text(units["district"]["name"], timeout=60_000)
+    links = page.locator(".wall-header .view-nav > *")
+    expect(links).to_have_text([*strings.NAV.values(), strings.LOGOUT])
+    expect(page.locator(".wall-header .clock")).not_to_be_empty()
+    expect(page.locator(".wall-header .updated")).not_to_be_empty()
+    shown = page.evaluate(_HEADER_BOXES_JS)
+    parts = shown["parts"]
+    assert len(parts) >= 18, [p["name"] for p in parts]
+    for i, a in enumerate(parts):
+        assert a["x0"] >= -0.5 and a["x1"] <= shown["width"] + 0.5, f"{a['name']} is off the screen: {a}"
+        assert a["y0"] >= shown["header"]["y0"] - 0.5 and a["y1"] <= shown["header"]["y1"] + 0.5, (
+            f"{a['name']} is outside the header: {a} {shown['header']}")
+        for b in parts[i + 1:]:
+            overlap_x = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
+            overlap_y = min(a["y1"], b["y1"]) - max(a["y0"], b["y0"])
+            assert overlap_x <= 0.5 or overlap_y <= 0.5, (
+                f"at {width}×{height} {a['name']!r} overlaps {b['name']!r}: {a} {b}")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.locator(".wall-header").screenshot(path=str(SCREENSHOTS / f"wall-header-{width}x{height}.png"))
+
+
 def _assert_fitted(shown: dict, level: str) -> None:
     x0, y0, x1, y1 = shown["box"]
     w, h = shown["width"], shown["height"]
