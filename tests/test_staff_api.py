@@ -15,8 +15,9 @@ from sqlalchemy import text
 
 from dashboard import vocab
 from dashboard.domain import Filters, Period, local_now
-from data import queries
-from data.service import CityData
+from dashboard.settings import Settings
+from data import queries, rises
+from data.service import CityData, StaffSettings
 from data.stores import open_store
 from tests.access import grant
 from tests.conftest import DEMO_END
@@ -253,11 +254,32 @@ def test_bad_ranking_parameters_are_400(demo_client, tree, query, name):
 
 
 def test_no_sudden_rise_on_the_demo_citys_ordinary_weeks(demo_store, tree):
+    """480 moments, every three hours over sixty days, at the default settings."""
     data = FixedClock(demo_store, DEMO_END)
-    for days_back in range(0, 56, 3):
-        for hour in (9, 15, 21):
-            now = (DEMO_END - timedelta(days=days_back)).replace(hour=hour)
-            assert data.rises(tree[0]["code"], now=now) == [], now
+    moments = [(DEMO_END - timedelta(days=d)).replace(hour=h, minute=30)
+               for d in range(60) for h in range(0, 24, 3)]
+    assert len(moments) == 480
+    for now in moments:
+        assert data.rises(tree[0]["code"], now=now) == [], now
+
+
+def test_the_issues_example_raises_an_alarm_at_the_defaults():
+    """The issue's words: 鹿坪村第二网格 24小时内矛盾纠纷 14 起，为近四周同期均值的 5 倍 (a mean of 2.8)."""
+    staff = StaffSettings.from_settings(Settings())
+    assert staff == StaffSettings()  # the service's own defaults are the settings'
+    weeks = staff.rise_weeks
+    assert rises.rise_probability(14, round(2.8 * weeks), weeks) < staff.rise_p <= 1e-4
+    assert rises.reason("鹿坪村第二网格", "矛盾纠纷", 14, 2.8, weeks) == (
+        "鹿坪村第二网格 24小时内矛盾纠纷 14 起，为近四周同期均值的 5 倍")
+    # The same as window counts (3, 3, 3, 2 in the four weeks before: a mean of 2.75).
+    counts = pd.DataFrame([("G", "矛盾纠纷", w, n) for w, n in enumerate((14, 3, 3, 3, 2))],
+                          columns=["code", "category", "window", "n"])
+    found = rises.find(counts, weeks=weeks, p=staff.rise_p, min_count=staff.rise_min_count)
+    assert set(found["category"]) == {"矛盾纠纷", rises.ALL}, found  # the category, and all of them
+    assert found["p"].iloc[0] == pytest.approx(7.63e-5, rel=1e-3)
+    stronger = rises.find(counts.assign(n=counts["n"].where(counts["window"] > 0, 13)), weeks=weeks,
+                          p=staff.rise_p, min_count=staff.rise_min_count)
+    assert stronger.empty  # 13 against 2.75 is not unusual enough: the threshold is where it should be
 
 
 @pytest.fixture(params=["embedded", pytest.param("postgis", marks=pytest.mark.postgis)])
