@@ -303,3 +303,40 @@ def test_compare_shows_two_units_and_a_pick_writes_the_url(page, live_server, em
     page.reload()
     expect(page.locator("#cmp-kpis .kpi-value")).to_have_text([a["name"], c["name"]])
     _shot(page, "compare-picked")
+
+
+@pytest.fixture
+def viewer_page(browser, embedded_demo):
+    """A page of a city-wide viewer: aggregates, no case text."""
+    from tests.access import grant
+    from tests.browser import _watched_page
+
+    token = grant(embedded_demo, "tests-browser-viewer", "viewer")
+    yield from _watched_page(browser, {"Authorization": f"Bearer {token}"})
+
+
+def test_a_viewer_sees_the_stripped_case_list(viewer_page, live_server, embedded_demo):
+    """No refusal banner: the list's rows with category, status and times, no id or text; a click
+    opens nothing."""
+    page = viewer_page
+    with embedded_demo.engine.connect() as conn:
+        city = queries.roots(conn)[0]
+        newest = conn.exec_driver_sql(
+            "SELECT max(reported_at) FROM cases WHERE reported_at >= ? AND reported_at < ?",
+            (f"{FIRST} 00:00:00", f"{LAST + timedelta(days=1)} 00:00:00")).scalar()
+    kpis = _api(page, live_server, f"/api/v1/units/{city['code']}?{API_PERIOD}")["kpis"]
+    accepted = kpis["accepted"]["value"]
+    page.goto(f"{live_server}/cases?unit={city['code']}&{PERIOD_QUERY}")
+    expect(page.locator("#cases-kpis .kpi-value").first).to_have_text(f"{accepted:,}")
+    expect(page.locator("#cases-grid .ag-paging-row-summary-panel")).to_contain_text(f"{accepted:,}")
+    first = page.locator("#cases-grid .ag-row[row-index='0']")
+    expect(first.locator("[col-id='reported_at']")).to_have_text(str(newest)[:16])
+    expect(first.locator("[col-id='category']")).not_to_be_empty()
+    expect(first.locator("[col-id='external_id']")).to_be_empty()
+    expect(page.locator("#cases-timeline")).to_have_text(strings.CASES_PUBLIC_HINT)
+    expect(page.locator("#cases-error")).to_be_hidden()
+    before = page.url
+    first.locator("[col-id='category']").click()
+    page.wait_for_timeout(500)
+    assert page.url == before and "case" not in _query(page)
+    _shot(page, "cases-viewer")
