@@ -222,11 +222,12 @@ class Settings:
     )
     rise_p: float = _setting(
         "CITYBRAIN_RISE_P",
-        0.0001,
+        1e-6,
         "Sudden-rise alarm: raised when a unit's count in the last 24 hours is this unlikely against "
         "its own counts in the same hours of the previous weeks (exact test of two Poisson rates). "
-        "At 1e-4, 14 cases against a mean of 2.8 raise one (p = 7.6e-5); the city has thousands of "
-        "units and categories, so ordinary weeks of a large city raise a few chance alarms a month.",
+        "At 1e-6 the demo city (thousands of units × categories tested every hour) raises no chance "
+        "alarm in ordinary weeks; 14 cases against a mean of 2.8 (p = 7.6e-5) need 1e-4, which "
+        "raises about five chance alarms in eight weeks on the scale-1 demo city.",
     )
     rise_min_count: int = _setting(
         "CITYBRAIN_RISE_MIN_COUNT", 8, "Sudden-rise alarm: the fewest cases in 24 hours that can raise one."

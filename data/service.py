@@ -102,7 +102,7 @@ class StaffSettings:
     the ranking's minimum volume (see ``dashboard.settings``)."""
 
     stage_limit_hours: str = "指派=24,处置=72,反馈=48"
-    rise_p: float = 0.0001
+    rise_p: float = 1e-6
     rise_min_count: int = 8
     rise_weeks: int = 4
     overdue_order: str = "most_overdue"

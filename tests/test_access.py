@@ -22,7 +22,7 @@ from app import create_app
 from dashboard import strings
 from dashboard.settings import Settings
 from data import queries
-from data.access import Accounts
+from data.access import PUBLIC_CASE_FIELDS, Accounts
 from data.access_cli import first_run, run
 from tests.access import csrf_from, grant, login, person
 
@@ -512,8 +512,14 @@ def test_staff_endpoints_keep_to_the_scope_and_the_role(app, demo_store, city):
     listed = analyst.get(f"/api/v1/cases?{PERIOD}").json  # no unit: the scope's own root
     assert listed["unit"]["code"] == a and listed["total"] > 0
     assert analyst.get(f"/api/v1/cases/{case_a}").status_code == 200
-    for url in (f"/api/v1/cases?unit={a}&{PERIOD}", f"/api/v1/cases/{case_a}"):
-        assert viewer.get(url).status_code == 403, url  # case lists and details need "cases"
+    assert viewer.get(f"/api/v1/cases/{case_a}").status_code == 403  # a case's details need "cases"
+    stripped = viewer.get(f"/api/v1/cases?unit={a}&{PERIOD}")  # the list as on the screen: stripped
+    assert stripped.status_code == 200 and stripped.json["total"] == listed["total"]
+    assert stripped.json["cases"] and CASE_TEXT not in _text(stripped) and case_a not in _text(stripped)
+    assert {k for c in stripped.json["cases"] for k in c} <= set(PUBLIC_CASE_FIELDS)
+    for url in (f"/api/v1/cases?unit={a}&q=x&{PERIOD}", f"/api/v1/cases?unit={a}&sort=department&{PERIOD}",
+                f"/api/v1/cases?unit={b}&{PERIOD}"):
+        assert viewer.get(url).status_code == 403, url  # case text searched or sorted, or out of scope
     for url in (f"/api/v1/units/{a}/alarms?{PERIOD}", f"/api/v1/units/{a}/loop?{PERIOD}",
                 f"/api/v1/units/{a}/ranking?level=grid&{PERIOD}"):
         reply = viewer.get(url)
