@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy import BigInteger, Float, and_, case, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.engine import Connection
 
 from dashboard import vocab
@@ -20,10 +20,13 @@ from data.schema import (
     case_events,
     case_rollup,
     case_rollup_day,
+    case_rollup_month,
+    case_rollup_year,
     cases,
     grid_workers,
     key_places,
     police_cases,
+    rollup_units,
     sensitive_counts,
     store_meta,
     survey_indicators,
@@ -626,18 +629,35 @@ def _case_conditions(unit_code: str, start: datetime, end: datetime, query: Case
     return conditions
 
 
+def case_total(conn: Connection, *, unit_code: str, start: datetime, end: datetime, query: CaseQuery,
+               now: datetime, rolled: frozenset = frozenset()) -> int:
+    """How many cases :func:`case_page` pages through. Without status, overdue or text filters it
+    is the unit's 受理 for the period and filters, read from the rollups when they hold it."""
+    plain = not (query.statuses or query.overdue or query.text)
+    if plain and rollups_answer([unit_code], start, end, rolled):
+        r = _rollup_source(query.filters)
+        total = select(func.coalesce(func.sum(r.c.accepted), 0)).where(*_filtered(
+            [r.c.unit_code == unit_code, r.c.day >= start.date(), r.c.day < end.date()],
+            query.filters, case_rollup))
+        return int(conn.execute(total).scalar_one())
+    conditions = _case_conditions(unit_code, start, end, query, now)
+    source = cases.outerjoin(units, units.c.code == cases.c.grid_code) if query.text else cases
+    return int(conn.execute(select(func.count()).select_from(source).where(*conditions)).scalar_one())
+
+
 def case_page(conn: Connection, *, unit_code: str, start: datetime, end: datetime, query: CaseQuery,
-              now: datetime) -> dict:
+              now: datetime, rolled: frozenset = frozenset()) -> dict:
     """``{"total": N, "cases": [...]}``: one page of the unit's cases, sorted and cut by the database.
 
     ``q`` searches the description and the address (the name of the case's grid: cases carry a
     point, not a street address). Ties in the sort column are broken by ``id`` so pages never
-    overlap or skip a row.
+    overlap or skip a row. ``total``: :func:`case_total` (``rolled``: the units the rollups answer
+    for).
     """
     c = cases.c
     conditions = _case_conditions(unit_code, start, end, query, now)
-    source = cases.outerjoin(units, units.c.code == c.grid_code) if query.text else cases
-    total = conn.execute(select(func.count()).select_from(source).where(*conditions)).scalar_one()
+    total = case_total(conn, unit_code=unit_code, start=start, end=end, query=query, now=now,
+                       rolled=rolled)
     column = c[query.sort]
     order = [column.desc() if query.descending else column.asc(),
              c.id.desc() if query.descending else c.id.asc()]
@@ -744,44 +764,137 @@ def resolved_levels(conn: Connection, *, unit_code: str, start: datetime, end: d
 # --- worst places at any depth (/api/v1/units/<code>/ranking) -------------------------------------
 
 
-def level_counts(conn: Connection, *, unit_code: str, level: str, start: datetime, end: datetime,
-                 now: datetime, filters: Filters = Filters(), intervention_seconds: int = 3600,
-                 parts: tuple[str, ...] = ("cases", "overdue", "cameras")) -> pd.DataFrame:
-    """The counts in ``ALL_COUNTS`` for each unit of ``level`` below ``unit_code`` (all of them, at
-    any depth), indexed by code, with ``name`` and ``parent_code``. Units with nothing get zeros.
+def period_plan(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime, int]]:
+    """A whole-day period as signed pieces ``(grain, from, to, sign)`` that add up to it: whole
+    years (``year``) and months (``month``) of the monthly and yearly rollups, and ``days`` at the
+    edges, each added (1) or taken away (-1).
 
-    ``parts`` chooses the queries: ``cases`` (the period's case counts), ``overdue`` (open past
-    the deadline now), ``cameras``; a count whose part is left out is zero (a ranking by one
-    indicator asks only for its part). At grid level the cases group by their own grid code;
-    above it by the ancestor link.
+    Each end moves to the nearest first of a month, so an edge holds at most about half a month of
+    days (and an end after the newest case usually holds none); a period no longer than its edges
+    is one piece of days. The months of a calendar year are its year row minus the months left out
+    when that is fewer rows (1 January to today: the year, minus the months still to come, which
+    hold no rows yet).
     """
+    def nearest(moment: datetime) -> datetime:
+        first = moment.replace(day=1)
+        after = _next_month(first)
+        return first if moment - first <= after - moment else after
+
+    a, b = nearest(start), nearest(end)
+    edges = []
+    if a != start:
+        edges.append(("days", a, start, -1) if a < start else ("days", start, a, 1))
+    if b != end:
+        edges.append(("days", b, end, 1) if b < end else ("days", end, b, -1))
+    if a >= b or sum((hi - lo).days for _, lo, hi, _ in edges) >= (end - start).days:
+        return [("days", start, end, 1)]  # no whole month, or its edges as long as the period itself
+    pieces = []
+    for year in range(a.year, (b - timedelta(days=1)).year + 1):
+        first, after = datetime(year, 1, 1), datetime(year + 1, 1, 1)
+        lo, hi = max(a, first), min(b, after)
+        months = (hi.year - lo.year) * 12 + hi.month - lo.month
+        if months == 12:
+            pieces.append(("year", first, after, 1))
+        elif 1 + (12 - months) < months:
+            pieces.append(("year", first, after, 1))
+            pieces += [("month", x, y, -1) for x, y in ((first, lo), (hi, after)) if x < y]
+        else:
+            pieces.append(("month", lo, hi, 1))
+    return pieces + edges
+
+
+def _next_month(first: datetime) -> datetime:
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def _signed(columns, sign: int):
+    return [(col.element * sign).label(col.name) if sign != 1 else col for col in columns]
+
+
+def _level_period_rollups(level: str, scope, start: datetime, end: datetime,
+                          names: tuple[str, ...] = CASE_COUNTS, grouped: bool = True):
+    """The period's case counts of the units ``scope(column)`` keeps (those of ``level`` among them
+    are kept by the caller) from the yearly and monthly rollups, the edge days from the daily ones
+    (above the grids) or the cases (grids): one statement, one row per unit with cases; ``names``:
+    the counts to sum. ``grouped`` False: the pieces' rows as they are (a unit in several), for a
+    caller that sums them itself."""
+    parts = []
+    for grain, lo, hi, sign in period_plan(start, end):
+        if grain in ("year", "month"):
+            r = (case_rollup_year if grain == "year" else case_rollup_month).c
+            signed = ((literal(sign) * r[n]).label(n) if sign != 1 else r[n] for n in names)
+            parts.append(select(r.unit_code.label("code"), *signed)
+                         .where(*scope(r.unit_code), r[grain] >= lo.date(), r[grain] < hi.date()))
+        elif level != "grid":
+            d = case_rollup_day.c
+            signed = ((literal(sign) * d[n]).label(n) for n in names)
+            parts.append(select(d.unit_code.label("code"), *signed)
+                         .where(*scope(d.unit_code), d.day >= lo.date(), d.day < hi.date()))
+        else:
+            counts = [col for col in case_count_columns(ROLLUP_INTERVENTION_SECONDS, INCIDENT_CATEGORIES)
+                      if col.name in names]
+            parts.append(select(cases.c.grid_code.label("code"), *_signed(counts, sign))
+                         .where(*scope(cases.c.grid_code), cases.c.reported_at >= lo,
+                                cases.c.reported_at < hi)
+                         .group_by(cases.c.grid_code))
+    if not grouped:
+        return union_all(*parts) if len(parts) > 1 else parts[0]
+    both = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    # bigint, not PostgreSQL's numeric sum of bigints (Decimals: slow to fetch and convert)
+    sums = (cast(func.sum(both.c[i + 1]), BigInteger).label(n) for i, n in enumerate(names))
+    return select(both.c.code, *sums).group_by(both.c.code)
+
+
+def _level_parts(conn: Connection, *, unit_code: str, level: str, start: datetime, end: datetime,
+                 now: datetime, filters: Filters, intervention_seconds: int, parts: tuple[str, ...],
+                 rolled: frozenset, names: tuple[str, ...], grouped: bool = True):
+    """``(members, {part: query})`` of :func:`level_counts`: the units of ``level`` below
+    ``unit_code`` (code, name, parent_code, population), and each part's counts by ``code``
+    (``grouped`` False: the period's counts may come in several rows per unit, to be summed)."""
     below = select(unit_closure.c.descendant_code).where(unit_closure.c.ancestor_code == unit_code)
-    members = conn.execute(
-        select(units.c.code, units.c.name, units.c.parent_code, units.c.population)
-        .where(units.c.level == level, units.c.code.in_(below)).order_by(units.c.code)
-    ).all()
-    frame = pd.DataFrame([tuple(m) for m in members], columns=["code", "name", "parent_code", "population"])
-    frame = frame.set_index("code").astype({"population": "float64"})
-    if frame.empty:
-        return frame.reindex(columns=["name", "parent_code", *ALL_COUNTS])
+    roots = conn.execute(select(units.c.code).where(units.c.parent_code.is_(None)).limit(2)).scalars().all()
+
+    def under(col):  # the one root has everything under it: no look-up of every unit below
+        return [] if roots == [unit_code] else [col.in_(below)]
+
+    level_codes = select(units.c.code).where(units.c.level == level, *under(units.c.code))
+    members = select(units.c.code, units.c.name, units.c.parent_code, units.c.population).where(
+        units.c.level == level, *under(units.c.code))
     if level == "grid":
         key, joined, cam_key, cam_joined = cases.c.grid_code, cases, cameras.c.grid_code, cameras
-        scope = [cases.c.grid_code.in_(below)]
-        cam_scope = [cameras.c.grid_code.in_(below)]
+        scope = under(cases.c.grid_code)
+        cam_scope = under(cameras.c.grid_code)
     else:
         link = unit_closure.alias("link")
         key = link.c.ancestor_code
         joined = cases.join(link, link.c.descendant_code == cases.c.grid_code)
         cam_key = key
         cam_joined = cameras.join(link, link.c.descendant_code == cameras.c.grid_code)
-        in_level = select(units.c.code).where(units.c.level == level, units.c.code.in_(below))
-        scope = cam_scope = [key.in_(in_level)]
+        scope = cam_scope = [key.in_(level_codes)]
     in_period = [cases.c.reported_at >= start, cases.c.reported_at < end]
     c = cases.c
+    exact = bool(rolled) and intervention_seconds == ROLLUP_INTERVENTION_SECONDS and whole_days(start, end)
+    if exact and level != "grid":  # every unit of the level rolled up (else the raw cases)
+        unrolled = select(func.count()).select_from(units).where(
+            units.c.level == level, *under(units.c.code), units.c.code.not_in(select(rollup_units.c.code)))
+        exact = conn.execute(unrolled).scalar() == 0
+    if exact and not filters.categories and not filters.sources:
+        # Grids: every unit below (the members' join keeps the grids), no per-grid level check.
+        scoped = under if level == "grid" else lambda col: [col.in_(level_codes)]
+        period = _level_period_rollups(level, scoped, start, end, names, grouped=grouped)
+    elif exact and level != "grid":
+        r = case_rollup.c
+        period = (select(r.unit_code.label("code"), *(func.sum(r[n]).label(n) for n in names))
+                  .where(*_filtered([r.unit_code.in_(level_codes), r.day >= start.date(),
+                                     r.day < end.date()], filters, case_rollup))
+                  .group_by(r.unit_code))
+    else:
+        counted = [col for col in case_count_columns(intervention_seconds, INCIDENT_CATEGORIES)
+                   if col.name in names]
+        period = (select(key.label("code"), *counted)
+                  .select_from(joined).where(*scope, *_filtered(list(in_period), filters)).group_by(key))
     queries = {
-        "cases": select(key.label("code"), *case_count_columns(intervention_seconds, INCIDENT_CATEGORIES))
-        .select_from(joined)
-        .where(*scope, *_filtered(list(in_period), filters)).group_by(key),
+        "cases": period,
         "overdue": select(key.label("code"), func.count(c.id).label("overdue")).select_from(joined)
         .where(*scope, *_filtered([c.status.in_(vocab.OPEN_STATUSES), c.deadline < now], filters))
         .group_by(key),
@@ -789,8 +902,37 @@ def level_counts(conn: Connection, *, unit_code: str, level: str, start: datetim
                           _count_if(cameras.c.status == vocab.ONLINE, "cameras_online"))
         .select_from(cam_joined).where(*cam_scope).group_by(cam_key),
     }
-    for query in (queries[p] for p in parts):
-        part = pd.DataFrame(conn.execute(query).mappings().all())
+    return members, {p: queries[p] for p in parts}
+
+
+def level_counts(conn: Connection, *, unit_code: str, level: str, start: datetime, end: datetime,
+                 now: datetime, filters: Filters = Filters(), intervention_seconds: int = 3600,
+                 parts: tuple[str, ...] = ("cases", "overdue", "cameras"),
+                 rolled: frozenset = frozenset(), names: tuple[str, ...] = CASE_COUNTS) -> pd.DataFrame:
+    """The counts in ``ALL_COUNTS`` for each unit of ``level`` below ``unit_code`` (all of them, at
+    any depth), indexed by code, with ``name`` and ``parent_code``. Units with nothing get zeros.
+
+    ``parts`` chooses the queries: ``cases`` (the period's case counts), ``overdue`` (open past
+    the deadline now), ``cameras``; a count whose part is left out is zero (a ranking by one
+    indicator asks only for its part). At grid level the cases group by their own grid code;
+    above it by the ancestor link. ``rolled``: the units the daily rollups answer for
+    (``data.rollups.rolled_codes``, empty when they were built by another definition): with it the
+    period's case counts come from the rollups when they are exact (whole days, the rollups'
+    limit; no filters: the yearly and monthly rollups, edge days from the daily ones or the cases;
+    category or source filters above the grids: the daily rollups by category and source).
+    ``names``: the period's case counts to count (the others are zero: a ranking needs two or three).
+    """
+    members, queries = _level_parts(conn, unit_code=unit_code, level=level, start=start, end=end, now=now,
+                                    filters=filters, intervention_seconds=intervention_seconds,
+                                    parts=parts, rolled=rolled, names=names)
+    rows = conn.execute(members.order_by(units.c.code)).all()
+    frame = pd.DataFrame([tuple(m) for m in rows], columns=["code", "name", "parent_code", "population"])
+    frame = frame.set_index("code").astype({"population": "float64"})
+    if frame.empty:
+        return frame.reindex(columns=["name", "parent_code", *ALL_COUNTS])
+    for query in queries.values():
+        result = conn.execute(query)  # plain tuples (pandas probes a Row slowly): 20,000 grids a city
+        part = pd.DataFrame([tuple(r) for r in result.all()], columns=list(result.keys()))
         if not part.empty:
             frame = frame.join(part.set_index("code").astype("float64"), how="left")
     for name in ALL_COUNTS:
@@ -798,6 +940,60 @@ def level_counts(conn: Connection, *, unit_code: str, level: str, start: datetim
             frame[name] = 0.0
     frame[list(ALL_COUNTS[:-1])] = frame[list(ALL_COUNTS[:-1])].fillna(0)
     return frame[["name", "parent_code", *ALL_COUNTS]]
+
+
+def level_ranking(conn: Connection, *, unit_code: str, level: str, start: datetime, end: datetime,
+                  now: datetime, numerator: str, denominator: str | None, scale: float, ascending: bool,
+                  min_cases: int, limit: int, filters: Filters = Filters(), intervention_seconds: int = 3600,
+                  parts: tuple[str, ...] = ("cases",), rolled: frozenset = frozenset(),
+                  names: tuple[str, ...] = CASE_COUNTS) -> dict:
+    """The units of ``level`` below ``unit_code`` ranked by ``numerator / denominator * scale``
+    (``numerator`` alone without a denominator; no value where the denominator is zero or empty),
+    in the database: only the ``limit`` first rows leave it. The counts are :func:`level_counts`'s
+    (same parts, same rollups); a unit takes part with at least ``min_cases`` cases and a value.
+    Ties by more cases, then code. ``{"rows": [{code, name, parent_code, accepted, value}],
+    "considered": N, "eligible": M}``."""
+    members, queries = _level_parts(conn, unit_code=unit_code, level=level, start=start, end=end, now=now,
+                                    filters=filters, intervention_seconds=intervention_seconds,
+                                    parts=parts, rolled=rolled, names=names, grouped=False)
+    # One aggregate over the members (with zeros) and every part's rows, no join: the members are
+    # what HAVING keeps; names and parents are joined to the few rows that leave.
+    subs = [q.subquery(name) for name, q in queries.items()]
+    counted = [col.name for sub in subs for col in sub.c if col.name != "code"]
+    mem = members.subquery("members")
+    rows = [select(mem.c.code, literal(1).label("member"), mem.c.population,
+                   *(literal(0).label(n) for n in counted))]
+    for sub in subs:
+        rows.append(select(sub.c.code, literal(0), null(),
+                           *(sub.c[n] if n in sub.c else literal(0) for n in counted)))
+    every = union_all(*rows).subquery("every")
+    agg = (select(every.c.code, func.max(every.c.population).label("population"),
+                  *(cast(func.sum(every.c[n]), BigInteger).label(n) for n in counted))
+           .group_by(every.c.code).having(func.max(every.c.member) == 1).subquery("agg"))
+
+    def count(name):
+        return agg.c[name] if name in agg.c else literal(0)
+
+    value = cast(count(numerator), Float)
+    if denominator is not None:
+        value = value / func.nullif(cast(count(denominator), Float), 0) * scale
+    eligible = and_(count("accepted") >= min_cases, value.isnot(None))
+    ranked = select(agg.c.code, count("accepted").label("accepted"), value.label("value"),
+                    case((eligible, 1), else_=0).label("eligible")).subquery("ranked")
+    r = ranked.c
+    order = [r.eligible.desc(), r.value.asc() if ascending else r.value.desc(), r.accepted.desc(), r.code]
+    top = (select(r.code, r.accepted, r.value, r.eligible, func.count().over().label("considered"),
+                  func.sum(r.eligible).over().label("n_eligible"))
+           .order_by(*order).limit(limit).subquery("top"))
+    t = top.c
+    order = [t.eligible.desc(), t.value.asc() if ascending else t.value.desc(), t.accepted.desc(), t.code]
+    found = conn.execute(select(t.code, units.c.name, units.c.parent_code, t.accepted, t.value, t.eligible,
+                                t.considered, t.n_eligible)
+                         .join(units, units.c.code == t.code).order_by(*order)).all()
+    rows = [{"code": f.code, "name": f.name, "parent_code": f.parent_code, "accepted": int(f.accepted),
+             "value": float(f.value)} for f in found if f.eligible]
+    return {"rows": rows, "considered": int(found[0].considered) if found else 0,
+            "eligible": int(found[0].n_eligible or 0) if found else 0}
 
 
 # --- sudden rises (the alarm list) ----------------------------------------------------------------

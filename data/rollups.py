@@ -2,9 +2,13 @@
 
 ``case_rollup`` holds, for each unit in ``rollup_units`` (every unit above the grids),
 each day, category and source, the sum of every count in :data:`CASE_COUNTS` over the cases
-reported that day in that unit. A city-year answer then reads a few tens of thousands of rows, not
-every case. Both stores keep it equal to the cases with triggers, so other programs writing cases
-directly (INSERT, UPDATE, DELETE, COPY) cannot make it drift:
+reported that day in that unit (``case_rollup_day`` the same per unit and day). A city-year answer
+then reads a few tens of thousands of rows, not every case. ``case_rollup_month`` and
+``case_rollup_year`` hold the same per unit and month, and per unit and year, for every unit,
+grids included: a ranking of every grid of a city over a year reads a row or two per grid, and
+the edge days of its period from ``case_rollup_day`` (above the grids) or the cases
+(:func:`data.queries.level_counts`). Both stores keep them equal to the cases with triggers, so
+other programs writing cases directly (INSERT, UPDATE, DELETE, COPY) cannot make them drift:
 
 - PostGIS: statement-level triggers with transition tables (one ``INSERT … SELECT … GROUP BY`` per
   statement however many rows it wrote, so a bulk COPY pays one aggregate, not a call per row);
@@ -26,7 +30,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, time
 
-from sqlalchemy import column, func, literal_column, select, table
+from sqlalchemy import column, func, inspect, literal_column, select, table
 from sqlalchemy.engine import Connection
 
 from data import queries
@@ -34,13 +38,15 @@ from data.schema import (
     ROLLUP_COUNTS,
     case_rollup,
     case_rollup_day,
+    case_rollup_month,
+    case_rollup_year,
     cases,
     rollup_state,
     rollup_units,
     unit_closure,
     units,
 )
-from data.sqlfuncs import date_of
+from data.sqlfuncs import date_of, month_of, year_of
 
 CASE_COUNTS = ROLLUP_COUNTS
 assert CASE_COUNTS == queries.CASE_COUNTS, "data/schema.py ROLLUP_COUNTS must follow queries.CASE_COUNTS"
@@ -52,30 +58,43 @@ KEY = ("unit_code", "day", "category", "source")
 # A unit is rolled up when it has no grid closer than this many steps down: every unit above the
 # grids (a street's click reads its communities' rows; a grid's own cases are read directly).
 MIN_DEPTH = 1
-# Each rollup table and its key columns.
-TABLES = ((case_rollup, KEY), (case_rollup_day, ("unit_code", "day")))
+# Each rollup table, its key columns, its time grain (``day`` or ``month``) and whether it holds
+# every unit (grids included) or only those of ``rollup_units``.
+TABLES = (
+    (case_rollup, KEY, "day", False),
+    (case_rollup_day, ("unit_code", "day"), "day", False),
+    (case_rollup_month, ("unit_code", "month"), "month", True),
+    (case_rollup_year, ("unit_code", "year"), "year", True),
+)
 
 _TRIGGER_COLUMNS = ("grid_code", "reported_at", "category", "source", "status", "outcome",
                     "assigned_at", "handled_at", "satisfaction", "resolved_level")
 
 
-def _delta(src, sign: int, *where, detail: bool = True):
+def _delta(src, sign: int, *where, detail: bool = True, grain: str = "day", every_unit: bool = False):
     """The rollup rows (with ``sign``) of the case rows in ``src`` that pass ``where``: per unit,
-    day, category and source (``detail``) or per unit and day."""
+    day (or month: ``grain``), category and source (``detail``) or per unit and day; for the units
+    of ``rollup_units``, or for every unit (``every_unit``)."""
     counts = queries.case_count_columns(INTERVENTION_SECONDS, queries.INCIDENT_CATEGORIES, src.c)
     if sign != 1:
         counts = [(col.element * sign).label(col.name) for col in counts]
-    day = date_of(src.c.reported_at)
-    keys = [unit_closure.c.ancestor_code, day] + ([src.c.category, src.c.source] if detail else [])
+    when = {"day": date_of, "month": month_of, "year": year_of}[grain](src.c.reported_at)
+    keys = [unit_closure.c.ancestor_code, when] + ([src.c.category, src.c.source] if detail else [])
+    query = (select(*keys, *counts).select_from(src)
+             .join(unit_closure, unit_closure.c.descendant_code == src.c.grid_code))
+    if not every_unit:
+        query = query.join(rollup_units, rollup_units.c.code == unit_closure.c.ancestor_code)
     return (
-        select(*keys, *counts)
-        .select_from(src)
-        .join(unit_closure, unit_closure.c.descendant_code == src.c.grid_code)
-        .join(rollup_units, rollup_units.c.code == unit_closure.c.ancestor_code)
-        .where(src.c.grid_code.isnot(None), *where)
+        query.where(src.c.grid_code.isnot(None), *where)
         .group_by(*keys)
         .order_by(*keys)  # one lock order for every writer: concurrent writers do not deadlock
     )
+
+
+def _target_delta(target, src, sign: int, *where):
+    """:func:`_delta` for one of :data:`TABLES`."""
+    _, keys, grain, every_unit = next(t for t in TABLES if t[0] is target)
+    return _delta(src, sign, *where, detail=len(keys) == len(KEY), grain=grain, every_unit=every_unit)
 
 
 def _insert(dialect: str, target):
@@ -87,7 +106,7 @@ def _insert(dialect: str, target):
 
 
 def _upsert_one(dialect, target, keys, src, sign: int, *where) -> str:
-    delta = _delta(src, sign, *where, detail=len(keys) == len(KEY))
+    delta = _target_delta(target, src, sign, *where)
     stmt = _insert(dialect.name, target).from_select(list(keys + CASE_COUNTS), delta)
     stmt = stmt.on_conflict_do_update(
         index_elements=[target.c[k] for k in keys],
@@ -98,7 +117,8 @@ def _upsert_one(dialect, target, keys, src, sign: int, *where) -> str:
 
 def _upsert_sql(dialect, src, sign: int, *where) -> str:
     """The statements that add (``sign`` 1) or take away (-1) the ``src`` rows in every rollup."""
-    return ";\n  ".join(_upsert_one(dialect, target, keys, src, sign, *where) for target, keys in TABLES)
+    return ";\n  ".join(_upsert_one(dialect, target, keys, src, sign, *where)
+                        for target, keys, *_ in TABLES)
 
 
 def _transition(name: str):
@@ -126,7 +146,7 @@ def _pg_ddl(dialect) -> list[str]:
         ]
     ddl += [
         "CREATE OR REPLACE FUNCTION citybrain_rollup_truncate() RETURNS trigger LANGUAGE plpgsql AS $f$\n"
-        "BEGIN\n  DELETE FROM case_rollup;\n  DELETE FROM case_rollup_day;\n  RETURN NULL;\nEND\n$f$",
+        "BEGIN\n  " + "".join(f"DELETE FROM {t.name};\n  " for t, *_ in TABLES) + "RETURN NULL;\nEND\n$f$",
         "DROP TRIGGER IF EXISTS citybrain_rollup_truncate ON cases",
         "CREATE TRIGGER citybrain_rollup_truncate AFTER TRUNCATE ON cases "
         "FOR EACH STATEMENT EXECUTE FUNCTION citybrain_rollup_truncate()",
@@ -178,7 +198,7 @@ class bulk_insert:
             self.conn.exec_driver_sql("INSERT OR IGNORE INTO _rollup_ids VALUES (?)",
                                       [(int(i),) for i in self.ids])
             where = cases.c.id.in_(select(literal_column("id")).select_from(table("_rollup_ids")))
-        for target, keys in TABLES:
+        for target, keys, *_ in TABLES:
             self.conn.exec_driver_sql(_upsert_one(self.conn.dialect, target, keys, cases, 1, where))
         ddl = _definition(self.conn.dialect)[0]
         trigger = "CREATE TRIGGER citybrain_rollup_insert "
@@ -192,8 +212,9 @@ def _definition(dialect) -> tuple[list[str], str]:
     """The trigger DDL for the dialect and the signature of the whole definition."""
     if dialect.name not in _CACHE:
         ddl = _pg_ddl(dialect) if dialect.name == "postgresql" else _sqlite_ddl(dialect)
-        rebuild = str(_delta(cases, 1).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-        rebuild += ",".join(str(t.c) for t, _ in TABLES) + f"; min depth {MIN_DEPTH}"
+        rebuild = "\n".join(str(_target_delta(t, cases, 1).compile(
+            dialect=dialect, compile_kwargs={"literal_binds": True})) for t, *_ in TABLES)
+        rebuild += ",".join(str(t.c) for t, *_ in TABLES) + f"; min depth {MIN_DEPTH}"
         digest = hashlib.sha1("\n".join([*ddl, rebuild]).encode()).hexdigest()[:16]
         _CACHE[dialect.name] = (ddl, digest)
     return _CACHE[dialect.name]
@@ -216,8 +237,12 @@ def ensure(conn: Connection) -> bool:
     """Install the triggers and rebuild when the stored definition differs; whether it did.
 
     Runs in the caller's transaction (a migration's, or the embedded store's create_schema).
+    Does nothing while a rollup table is missing: an earlier revision runs with this code before
+    the revision that adds the table, which calls it again.
     """
     if usable(conn):
+        return False
+    if not all(inspect(conn).has_table(target.name) for target, *_ in TABLES):
         return False
     ddl, digest = _definition(conn.dialect)
     for statement in ddl:
@@ -239,15 +264,15 @@ def rebuild(conn: Connection) -> None:
         .group_by(unit_closure.c.ancestor_code)
         .having(func.min(unit_closure.c.depth) >= MIN_DEPTH)
     )
-    for target, _ in TABLES:
+    for target, *_ in TABLES:
         conn.execute(target.delete())
     conn.execute(rollup_units.delete())
     conn.execute(rollup_units.insert().from_select(["code"], rolled))
-    for target, keys in TABLES:
-        delta = _delta(cases, 1, detail=len(keys) == len(KEY))
+    for target, keys, *_ in TABLES:
+        delta = _target_delta(target, cases, 1)
         conn.execute(target.insert().from_select(list(keys + CASE_COUNTS), delta))
     if conn.dialect.name == "postgresql":
-        for name in ("case_rollup", "case_rollup_day", "rollup_units"):
+        for name in [t.name for t, *_ in TABLES] + ["rollup_units"]:
             conn.exec_driver_sql(f"ANALYZE {name}")
 
 

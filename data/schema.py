@@ -165,6 +165,7 @@ cases = Table(
     _timestamps(),
     Index("ix_cases_grid_reported", "grid_code", "reported_at"),
     Index("ix_cases_grid_open", "grid_code", "status", "deadline"),
+    Index("ix_cases_reported_id", "reported_at", "id"),  # a case list's order: newest first, ties by id
 )
 
 # Open cases only (a small share of all): what "overdue now" and the alarms read.
@@ -307,6 +308,28 @@ case_rollup_day = Table(
     metadata,
     Column("unit_code", String(32), primary_key=True),
     Column("day", Date, primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
+)
+
+# The same per unit and calendar month (``month``: its first day) for EVERY unit, grids included:
+# what a ranking of every grid (or community) of a city reads, a row per unit and month instead of
+# every case; the days at a period's edges come from case_rollup_day, or from the cases at grids.
+case_rollup_month = Table(
+    "case_rollup_month",
+    metadata,
+    Column("unit_code", String(32), primary_key=True),
+    Column("month", Date, primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
+    Index("ix_case_rollup_month_month", "month"),  # a month of every grid of a city
+)
+
+# The same per unit and calendar year (``year``: 1 January): a year to date is one row per grid (and
+# the months after it, not yet there, none).
+case_rollup_year = Table(
+    "case_rollup_year",
+    metadata,
+    Column("unit_code", String(32), primary_key=True),
+    Column("year", Date, primary_key=True),
     *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
 )
 

@@ -639,11 +639,12 @@ class CityData:
 
     def case_page(self, code: str, period: Period, query: CaseQuery) -> dict:
         """One page of the unit's cases for the period: ``{"total", "cases"}`` (sorted and paged by
-        the database). ``total`` without status/overdue/q filters is the unit's 受理. Overdue is
-        counted at the data's moment (:meth:`as_of`), as everywhere."""
+        the database). ``total`` without status/overdue/q filters is the unit's 受理 (from the
+        rollups when they hold it). Overdue is counted at the data's moment (:meth:`as_of`), as
+        everywhere."""
         now = self.as_of()
-        return self._cached("case_page", queries.case_page, unit_code=code, start=period.start,
-                            end=period.end, query=query, now=now)
+        return self._cached("case_page", partial(queries.case_page, rolled=self._rolled()), unit_code=code,
+                            start=period.start, end=period.end, query=query, now=now)
 
     def case(self, external_id: str) -> dict | None:
         """One case with its timeline (``stages``: each event with its round, duration, limit) and
@@ -698,26 +699,19 @@ class CityData:
         needed = {ind.numerator, ind.denominator}
         parts = ("cases", *(["overdue"] if "overdue" in needed else []),
                  *(["cameras"] if needed & {"cameras", "cameras_online"} else []))
-        counts = self._cached("level_counts", queries.level_counts, unit_code=code, level=level,
-                              start=period.start, end=period.end, now=now, filters=filters,
-                              intervention_seconds=self.intervention_seconds, parts=parts)
-        # Vectorised: a city has tens of thousands of grids, only ``limit`` rows leave here.
-        frame = counts.reset_index()
-        num = frame[ind.numerator].astype("float64")
-        if ind.denominator is None:
-            value = num
-        else:
-            den = frame[ind.denominator].astype("float64")
-            value = (num / den.where(den > 0)) * ind.scale
-        frame = frame.assign(value=value)
-        eligible = frame[(frame["accepted"] >= min_cases) & frame["value"].notna()]
+        names = tuple(n for n in queries.CASE_COUNTS if n in needed | {"accepted"})
+        # Ranked in the database (a city has tens of thousands of grids; ``limit`` rows leave it).
         # Worst first is ascending for a higher-is-better metric; ties by volume, then code.
-        ascending = ind.higher_is_better == worst_first
-        eligible = eligible.assign(key=eligible["value"] if ascending else -eligible["value"])
-        top = eligible.sort_values(["key", "accepted", "code"], ascending=[True, False, True]).head(limit)
-        rows = [{"code": r.code, "name": r.name, "parent_code": r.parent_code, "level": level,
-                 "accepted": int(r.accepted), "value": float(r.value)} for r in top.itertuples()]
-        return {"rows": rows, "considered": len(frame), "eligible": len(eligible), "min_cases": min_cases}
+        answer = self._cached("level_ranking", partial(queries.level_ranking, rolled=self._rolled()),
+                              unit_code=code, level=level, start=period.start, end=period.end, now=now,
+                              filters=filters, intervention_seconds=self.intervention_seconds,
+                              parts=parts, names=names, numerator=ind.numerator,
+                              denominator=ind.denominator, scale=float(ind.scale),
+                              ascending=ind.higher_is_better == worst_first, min_cases=min_cases,
+                              limit=limit)
+        rows = [{**r, "level": level} for r in answer["rows"]]
+        return {"rows": rows, "considered": answer["considered"], "eligible": answer["eligible"],
+                "min_cases": min_cases}
 
     def rises(self, code: str, filters: Filters = Filters(), *, now: datetime | None = None) -> list[dict]:
         """Sudden rises in the unit and below, in plain words (see ``data.rises``): the 24 hours

@@ -86,3 +86,39 @@ def _date_sqlite(element, compiler, **kw):
 @compiles(date_of, "postgresql")
 def _date_pg(element, compiler, **kw):
     return f"CAST({compiler.process(element.clauses, **kw)} AS date)"
+
+
+class month_of(FunctionElement):
+    """The first day of a timestamp's month as a date (what ``case_rollup_month.month`` holds)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_of"
+
+
+@compiles(month_of, "sqlite")
+def _month_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+@compiles(month_of, "postgresql")
+def _month_pg(element, compiler, **kw):
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS date)"
+
+
+class year_of(FunctionElement):
+    """The first day of a timestamp's year as a date (what ``case_rollup_year.year`` holds)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "year_of"
+
+
+@compiles(year_of, "sqlite")
+def _year_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of year')"
+
+
+@compiles(year_of, "postgresql")
+def _year_pg(element, compiler, **kw):
+    return f"CAST(date_trunc('year', {compiler.process(element.clauses, **kw)}) AS date)"

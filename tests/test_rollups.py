@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, literal_column, select, text
 
 from dashboard import vocab
 from dashboard.domain import Filters
 from dashboard.indicators import compute
 from data import queries, rollups
-from data.schema import case_rollup, cases, rollup_units, units
+from data.schema import case_rollup, case_rollup_month, case_rollup_year, cases, rollup_units, units
 from data.stores import open_store
 from tests.conftest import DEMO_END
 
@@ -88,6 +88,141 @@ def test_every_kpi_from_rollups_equals_the_same_kpi_from_raw_cases(demo_store):
         assert not rollups.covered(conn, [picks[0]], FIRST_DAY, FIRST_DAY + timedelta(days=2), 1800)
 
 
+def _random_level_period(rng) -> tuple[datetime, datetime]:
+    """Whole-day periods of every shape the monthly rollups split differently: within a month,
+    across month ends (edges added and taken away), starting or ending on the first of a month,
+    a year, and ending after the newest case."""
+    span = (DEMO_END - FIRST_DAY).days
+    first = FIRST_DAY + timedelta(days=rng.randrange(span))
+    if rng.random() < 0.25:
+        first = first.replace(day=1)
+    length = rng.choice([1, 5, 16, 30, 45, 61, 120, 365])
+    return first, first + timedelta(days=length)
+
+
+def _level_answers(conn, rolled, *, unit_code, level, start, end, filters):
+    kw = dict(unit_code=unit_code, level=level, start=start, end=end, now=DEMO_END, filters=filters,
+              parts=("cases",))
+    return queries.level_counts(conn, rolled=rolled, **kw), queries.level_counts(conn, **kw)
+
+
+def test_rankings_at_every_depth_from_rollups_equal_the_raw_cases(demo_store):
+    """Every unit of a level below a unit (grids included), as the ranking asks: the monthly
+    rollups with the edge days from the daily ones or the cases equal the raw cases, for random
+    units, levels, periods and filters."""
+    rng = random.Random(20261128)
+    with demo_store.engine.connect() as conn:
+        rolled = rollups.rolled_codes(conn)
+        assert rolled
+        levels = _units_by_level(conn)
+        depth = {level: i for i, level in enumerate(vocab.LEVELS)}
+        asked = with_cases = 0
+        for _ in range(40):
+            above = rng.choice([lv for lv in vocab.LEVELS if lv != "grid"])
+            code = rng.choice(levels[above])
+            level = rng.choice([lv for lv in vocab.LEVELS if depth[lv] > depth[above]])
+            start, end = _random_level_period(rng)
+            filters = _random_filters(rng) if rng.random() < 0.3 else Filters()
+            fast, raw = _level_answers(conn, rolled, unit_code=code, level=level, start=start, end=end,
+                                       filters=filters)
+            pd.testing.assert_frame_equal(fast, raw)
+            asked += 1
+            with_cases += bool(raw["accepted"].sum())
+        # The city's grids over a year ending after the newest case (the benchmark's question).
+        city = levels["city"][0]
+        fast, raw = _level_answers(conn, rolled, unit_code=city, level="grid", start=datetime(2026, 1, 1),
+                                   end=datetime(2026, 11, 28), filters=Filters())
+        pd.testing.assert_frame_equal(fast, raw)
+        assert raw["accepted"].sum() > 0 and (raw["disputes_resolved"] > 0).any()
+        assert with_cases >= asked // 2
+        # The monthly and yearly rollups hold the grids themselves, not only the units above them.
+        for table in (case_rollup_month, case_rollup_year):
+            grid_rows = conn.execute(select(func.count()).select_from(table)
+                                     .where(table.c.unit_code.in_(levels["grid"]))).scalar()
+            assert grid_rows > 0, table.name
+
+
+def _pandas_ranking(frame: pd.DataFrame, ind, ascending: bool, min_cases: int, limit: int) -> dict:
+    """The ranking as it was computed before it moved into the database: from every unit's counts."""
+    frame = frame.reset_index()
+    num = frame[ind.numerator].astype("float64")
+    if ind.denominator is None:
+        value = num
+    else:
+        den = frame[ind.denominator].astype("float64")
+        value = (num / den.where(den > 0)) * ind.scale
+    frame = frame.assign(value=value)
+    eligible = frame[(frame["accepted"] >= min_cases) & frame["value"].notna()]
+    eligible = eligible.assign(key=eligible["value"] if ascending else -eligible["value"])
+    top = eligible.sort_values(["key", "accepted", "code"], ascending=[True, False, True]).head(limit)
+    return {"rows": [{"code": r.code, "name": r.name, "parent_code": r.parent_code,
+                      "accepted": int(r.accepted), "value": float(r.value)} for r in top.itertuples()],
+            "considered": len(frame), "eligible": len(eligible)}
+
+
+def test_the_ranking_in_the_database_equals_the_ranking_of_the_raw_counts(demo_store):
+    """``level_ranking`` (rollups, ordered and cut in SQL) equals ranking every unit's raw counts in
+    pandas: random units, levels, metrics, directions, minimum volumes and periods."""
+    from dashboard.indicators import INDICATORS
+
+    rng = random.Random(20261129)
+    known = set(queries.ALL_COUNTS) | {None}
+    metrics = [k for k, ind in INDICATORS.items() if {ind.numerator, ind.denominator} <= known]
+    with demo_store.engine.connect() as conn:
+        rolled = rollups.rolled_codes(conn)
+        levels = _units_by_level(conn)
+        depth = {level: i for i, level in enumerate(vocab.LEVELS)}
+        ranked = 0
+        for i in range(30):
+            above = rng.choice([lv for lv in vocab.LEVELS if lv != "grid"])
+            code = rng.choice(levels[above])
+            level = rng.choice([lv for lv in vocab.LEVELS if depth[lv] > depth[above]])
+            ind = INDICATORS[metrics[i % len(metrics)]]
+            start, end = _random_level_period(rng)
+            filters = _random_filters(rng) if rng.random() < 0.2 else Filters()
+            ascending, min_cases = rng.random() < 0.5, rng.choice([0, 1, 3, 10])
+            limit = rng.choice([1, 5, 50])
+            needed = {ind.numerator, ind.denominator}
+            parts = ("cases", *(["overdue"] if "overdue" in needed else []),
+                     *(["cameras"] if needed & {"cameras", "cameras_online"} else []))
+            kw = dict(unit_code=code, level=level, start=start, end=end, now=DEMO_END, filters=filters,
+                      parts=parts)
+            fast = queries.level_ranking(conn, rolled=rolled, numerator=ind.numerator,
+                                         denominator=ind.denominator, scale=float(ind.scale),
+                                         ascending=ascending, min_cases=min_cases, limit=limit, **kw)
+            assert fast == _pandas_ranking(queries.level_counts(conn, **kw), ind, ascending, min_cases, limit)
+            ranked += bool(fast["rows"])
+        assert ranked >= 10
+
+
+def test_period_plan_adds_up_to_the_period_with_few_rows_and_short_edges():
+    plan, t = queries.period_plan, datetime
+    # This year to a day after the newest case: the year's row, minus December (no rows yet).
+    assert plan(t(2026, 1, 1), t(2026, 11, 28)) == [
+        ("year", t(2026, 1, 1), t(2027, 1, 1), 1), ("month", t(2026, 12, 1), t(2027, 1, 1), -1),
+        ("days", t(2026, 11, 28), t(2026, 12, 1), -1)]
+    assert plan(t(2026, 10, 29), t(2026, 11, 28)) == [
+        ("month", t(2026, 11, 1), t(2026, 12, 1), 1), ("days", t(2026, 10, 29), t(2026, 11, 1), 1),
+        ("days", t(2026, 11, 28), t(2026, 12, 1), -1)]
+    assert plan(t(2026, 3, 10), t(2026, 3, 20)) == [("days", t(2026, 3, 10), t(2026, 3, 20), 1)]
+    assert plan(t(2026, 3, 20), t(2026, 6, 10)) == [
+        ("month", t(2026, 4, 1), t(2026, 6, 1), 1), ("days", t(2026, 3, 20), t(2026, 4, 1), 1),
+        ("days", t(2026, 6, 1), t(2026, 6, 10), 1)]
+    # Every piece adds up to the period, day by day, and no edge is longer than about half a month.
+    for start in (t(2025, 12, 31), t(2026, 2, 14), t(2026, 2, 15), t(2025, 1, 1), t(2024, 7, 9)):
+        for days in (1, 15, 31, 59, 200, 365, 800):
+            end = start + timedelta(days=days)
+            counted = {}
+            for grain, lo, hi, sign in plan(start, end):
+                day = lo
+                while day < hi:
+                    counted[day] = counted.get(day, 0) + sign
+                    day += timedelta(days=1)
+                assert grain != "days" or (hi - lo).days <= 16 or (lo, hi) == (start, end)
+            assert {d for d, n in counted.items() if n} == {start + timedelta(days=i) for i in range(days)}
+            assert all(n in (0, 1) for n in counted.values())
+
+
 def test_every_unit_above_the_grids_is_rolled_up(demo_store):
     with demo_store.engine.connect() as conn:
         rolled = {r.level for r in conn.execute(
@@ -95,25 +230,28 @@ def test_every_unit_above_the_grids_is_rolled_up(demo_store):
     assert rolled == {"city", "district", "street", "community"}
 
 
-def _table(conn) -> pd.DataFrame:
-    """The rollup rows that hold anything, in key order."""
-    cols = [case_rollup.c[k] for k in rollups.KEY + rollups.CASE_COUNTS]
-    rows = conn.execute(select(*cols).where(case_rollup.c.accepted != 0)
-                        .order_by(*cols[:4])).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=list(rollups.KEY + rollups.CASE_COUNTS))
+def _table(conn, target=case_rollup) -> pd.DataFrame:
+    """The rows of a rollup table that hold anything, in key order."""
+    keys = next(k for t, k, *_ in rollups.TABLES if t is target)
+    cols = [target.c[k] for k in keys + rollups.CASE_COUNTS]
+    rows = conn.execute(select(*cols).where(target.c.accepted != 0).order_by(*cols[:len(keys)])).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=list(keys + rollups.CASE_COUNTS))
 
 
-def _rebuilt(conn) -> pd.DataFrame:
-    frame = pd.DataFrame([tuple(r) for r in conn.execute(rollups._delta(cases, 1))],
-                         columns=list(rollups.KEY + rollups.CASE_COUNTS))
+def _rebuilt(conn, target=case_rollup) -> pd.DataFrame:
+    keys = next(k for t, k, *_ in rollups.TABLES if t is target)
+    frame = pd.DataFrame([tuple(r) for r in conn.execute(rollups._target_delta(target, cases, 1))],
+                         columns=list(keys + rollups.CASE_COUNTS))
     return frame[frame["accepted"] != 0].reset_index(drop=True)
 
 
 def _assert_in_step(store):
+    """Every rollup table equals a rebuild from the cases."""
     with store.engine.connect() as conn:
-        kept, rebuilt = _table(conn), _rebuilt(conn)
-    assert len(kept) > 0
-    pd.testing.assert_frame_equal(kept, rebuilt, check_dtype=False)
+        for target, *_ in rollups.TABLES:
+            kept, rebuilt = _table(conn, target), _rebuilt(conn, target)
+            assert len(kept) > 0, target.name
+            pd.testing.assert_frame_equal(kept, rebuilt, check_dtype=False, obj=target.name)
 
 
 @pytest.fixture
@@ -180,3 +318,61 @@ def test_triggers_keep_rollups_equal_to_the_cases_whoever_writes(writable_store)
         store.upsert_cases(conn, pd.concat([changed, bulk.head(130).assign(
             external_id="N-" + bulk["external_id"])]), now=DEMO_END)
     _assert_in_step(store)
+
+
+def _break_the_monthly_rollups(conn) -> None:
+    """Replace the insert trigger by one that forgets the monthly and yearly rollups (a deliberate
+    bug)."""
+    dialect = conn.dialect
+    kept = [(t, keys) for t, keys, *_ in rollups.TABLES if t not in (case_rollup_month, case_rollup_year)]
+    if dialect.name == "postgresql":
+        new = rollups._transition("new_rows")
+        body = ";\n  ".join(rollups._upsert_one(dialect, t, keys, new, 1) for t, keys in kept)
+        conn.exec_driver_sql("CREATE OR REPLACE FUNCTION citybrain_rollup_insert() RETURNS trigger "
+                             f"LANGUAGE plpgsql AS $f$\nBEGIN\n  {body};\n  RETURN NULL;\nEND\n$f$")
+    else:
+        row = cases.c.id == literal_column("NEW.id")
+        body = ";\n  ".join(rollups._upsert_one(dialect, t, keys, cases, 1, row) for t, keys in kept)
+        conn.exec_driver_sql("DROP TRIGGER citybrain_rollup_insert")
+        conn.exec_driver_sql(f"CREATE TRIGGER citybrain_rollup_insert AFTER INSERT ON cases FOR EACH ROW "
+                             f"BEGIN\n  {body};\nEND")
+
+
+@pytest.mark.parametrize("writable_store", ["embedded", pytest.param("postgis", marks=pytest.mark.postgis)],
+                         indirect=True)
+def test_the_grid_ranking_contract_catches_a_broken_trigger(writable_store):
+    """Cases written into one grid by plain SQL: with the triggers intact the grid ranking from the
+    rollups still equals the raw cases; with a trigger that forgets the monthly rollups, the same
+    comparison fails (the contract is not vacuous)."""
+    store = writable_store
+    with store.engine.connect() as conn:
+        city = conn.execute(select(units.c.code).where(units.c.parent_code.is_(None))).scalar()
+        grid = conn.execute(select(units.c.code).where(units.c.level == "grid").order_by(units.c.code)
+                            .limit(1)).scalar()
+    start, end = datetime(2026, 3, 1), datetime(2026, 9, 1)
+    insert = text("INSERT INTO cases (external_id, category, source, reported_at, grid_code, status)"
+                  " VALUES (:id, :cat, :src, :at, :grid, :status)")
+
+    def write(prefix: str) -> None:
+        with store.engine.begin() as conn:
+            conn.execute(insert, [{"id": f"{prefix}-{i}", "cat": vocab.DISPUTE, "src": vocab.SOURCES[0],
+                                   "at": datetime(2026, 5, 14, 9) + timedelta(days=i), "grid": grid,
+                                   "status": vocab.CLOSED} for i in range(12)])
+
+    def compare() -> pd.DataFrame:
+        with store.engine.connect() as conn:
+            fast, raw = _level_answers(conn, rollups.rolled_codes(conn), unit_code=city, level="grid",
+                                       start=start, end=end, filters=Filters())
+        pd.testing.assert_frame_equal(fast, raw)
+        return raw
+
+    before = compare()
+    write("OK")
+    assert compare().loc[grid, "accepted"] == before.loc[grid, "accepted"] + 12
+    with store.engine.begin() as conn:
+        _break_the_monthly_rollups(conn)
+    write("BROKEN")
+    with pytest.raises(AssertionError):
+        compare()
+    with pytest.raises(AssertionError):
+        _assert_in_step(store)

@@ -21,6 +21,8 @@ from dashboard.settings import Settings
 
 REFERENCE_TABLES = ("units", "unit_closure", "rollup_units", "rollup_state", "cameras", "key_places")
 DISTRIBUTED_TABLES = (("case_rollup", "unit_code"), ("case_rollup_day", "unit_code"))
+# Tables a later revision added, distributed by that revision (co-located with case_rollup).
+LATER_TABLES = {"0005_rollup_month": (("case_rollup_month", "unit_code"), ("case_rollup_year", "unit_code"))}
 SETTING = "CITYBRAIN_CITUS"
 
 
@@ -28,8 +30,13 @@ def enabled(environ=None) -> bool:
     return Settings.from_env(environ).citus
 
 
-def statements() -> list[str]:
-    """The Citus calls, in order (reference tables first: the distributed ones refer to them)."""
+def statements(revision: str | None = None) -> list[str]:
+    """The Citus calls, in order (reference tables first: the distributed ones refer to them);
+    ``revision``: only those of the tables that revision added."""
+    if revision is not None:
+        first = DISTRIBUTED_TABLES[0][0]
+        return [f"SELECT create_distributed_table('{table}', '{column}', colocate_with => '{first}')"
+                for table, column in LATER_TABLES[revision]]
     out = [f"SELECT create_reference_table('{t}')" for t in REFERENCE_TABLES]
     first = DISTRIBUTED_TABLES[0][0]
     for table, column in DISTRIBUTED_TABLES:
@@ -38,7 +45,7 @@ def statements() -> list[str]:
     return out
 
 
-def distribute(conn, environ=None) -> list[str]:
+def distribute(conn, environ=None, revision: str | None = None) -> list[str]:
     """Run the calls when the setting is on; the statements run (none when off)."""
     if not enabled(environ):
         return []
@@ -46,7 +53,7 @@ def distribute(conn, environ=None) -> list[str]:
         raise RuntimeError(f"{SETTING} is on but the database has no citus extension "
                            "(CREATE EXTENSION citus on the coordinator first)")
     done = []
-    for sql in statements():
+    for sql in statements(revision):
         conn.exec_driver_sql(sql)
         done.append(sql)
     return done

@@ -213,6 +213,9 @@ class EmbeddedStore(Store):
             )
             metadata.create_all(conn)
             _add_missing_columns(conn)
+            for table in metadata.sorted_tables:  # an older file: indexes added since it was made
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
             for ddl in APPEND_ONLY_SQLITE:
                 conn.exec_driver_sql(ddl)
             for table, geometry_type in FEATURE_TABLES.items():
