@@ -343,6 +343,32 @@ rollup_state = Table(
     Column("value", Text, nullable=False),
 )
 
+# Camera coverage kept per leaf unit (grid) and metric CRS (data/grid_coverage.py): its area, the
+# part in view of an online camera, and the same for the area within reach of a key place. A unit
+# above the grids sums its grids. ``signature`` is a digest of what the row was measured from (the
+# grid's shape, the online cameras whose views touch it, the key places near it): only rows whose
+# signature changed are measured again.
+grid_coverage = Table(
+    "grid_coverage",
+    metadata,
+    Column("epsg", Integer, primary_key=True),
+    Column("code", String(32), primary_key=True),
+    Column("signature", String(40), nullable=False),
+    Column("area_m2", Float, nullable=False),
+    Column("covered_m2", Float, nullable=False),
+    Column("people_m2", Float, nullable=False),
+    Column("people_covered_m2", Float, nullable=False),
+)
+
+# Per metric CRS: the token of the cameras, units and key places ``grid_coverage`` was last brought
+# up to date with (data/grid_coverage.py ``inputs_token``).
+coverage_state = Table(
+    "coverage_state",
+    metadata,
+    Column("epsg", Integer, primary_key=True),
+    Column("inputs", Text, nullable=False),
+)
+
 # Tables with a geometry column, registered as GeoPackage feature layers in the embedded store.
 FEATURE_TABLES = {
     "units": "MULTIPOLYGON",

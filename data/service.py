@@ -37,14 +37,14 @@ from dashboard.domain import (
     trend_window,
 )
 from dashboard.indicators import INDICATORS, NO_VALUE, compute
-from data import loop, queries, rises, rollups
-from data.coverage import coverage_summary, people_area_share
+from data import grid_coverage, loop, queries, rises, rollups
+from data.coverage import coverage_summary
 from data.ingest import importer as ingest
 from data.stores.base import QueryTimeout, Store, StoreUnavailable
 from geo import cells as geo_cells
 from geo import coverage as geo_cov
 from geo.coverage import metric_epsg
-from geo.geojson import collection, dumps, feature_collection, geometries, points
+from geo.geojson import DECIMALS, collection, dumps, feature_collection, geometries, points
 from geo.simplify import label_points, simplify_children
 
 # Callers catch the store's errors from here: QueryTimeout (a statement ran past the limit) is a
@@ -138,6 +138,7 @@ class CityData:
         self.warmed: list[str] = []  # the versions this process warmed, newest last
         self._version: tuple[float, str] | None = None
         self._geometry: OrderedDict = OrderedDict()
+        self._cameras: dict[int, grid_coverage.Cameras] = {}  # per metric CRS, at one inputs token
         self.store_problem: str | None = None  # set, for good, when the store's file was replaced
 
     def check_store(self) -> str | None:
@@ -547,41 +548,59 @@ class CityData:
         ``{"members", "total", "suggestions", "epsg", "views", "views_geojson", "blind_geojson",
         "camera_points"}``: ``views`` has each camera's ``id``, ``kind``, ``status``;
         ``views_geojson`` their view sectors (``properties.id``), ``blind_geojson`` the blind spots
-        (one feature, id ``"blind"``), ``camera_points`` the centre of each view with its status.
+        (one feature, id ``"blind"``), both None above ``grid_coverage.DRAW_LIMIT`` cameras;
+        ``camera_points`` the centre of each view with its status.
         """
         return self._cached_call("coverage", self._coverage, code=code, start=period.start,
                                  end=period.end)
+
+    def coverage_facts(self, code: str, members: list[str], start, end, epsg: int):
+        """The stored per-grid coverage (``data.grid_coverage``), brought up to date first: only
+        grids whose cameras, shape or key places changed are measured again."""
+        with self.store.engine.begin() as conn:
+            self.store.lock_coverage(conn)
+            token = grid_coverage.inputs_token(conn)
+            cams = self._cameras.get(epsg)
+            if cams is None or cams.token != token:  # the cameras and their views, per version
+                cams = grid_coverage.Cameras.load(conn, epsg, token)
+                self._cameras[epsg] = cams
+            grid_coverage.refresh(conn, epsg, cams=cams, token=token)
+        with self.store.engine.connect() as conn:
+            return grid_coverage.stored_facts(conn, unit_code=code, members=members, start=start,
+                                              end=end, epsg=epsg, cams=cams)
 
     def _coverage(self, *, code, start, end) -> dict:
         epsg = self.metric_epsg(code)
         members = self._query(queries.member_codes, code=code)
         try:
-            facts = self.store.coverage_facts(unit_code=code, members=members, start=start, end=end,
-                                              epsg=epsg)
+            facts = self.coverage_facts(code, members, start, end, epsg)
         except SQLAlchemyError as exc:
             raise self.unavailable(exc) from exc
         cams = self._query(queries.counts, unit_code=code, start=start, end=end, now=start,
                            by_children=members != [code])
         summary = coverage_summary(facts, cams[["cameras", "cameras_online"]], epsg)
-        unit = self.store.unit_shapes([code]).geometry.iloc[0]
-        summary["total"]["people_share"] = people_area_share(facts, shapely.to_wkb(unit), epsg)
+        summary["total"]["people_share"] = (facts.people_covered_m2 / facts.people_m2
+                                            if facts.people_m2 else None)
         views = facts.views
-        shapes = shapely.from_wkb(list(views["wkb"])) if len(views) else []
-        centres = points(shapely.centroid(shapes)) if len(views) else []
+        drawn = "wkb" in views
+        shapes = shapely.from_wkb(list(views["wkb"])) if drawn and len(views) else []
         return {
-            **summary, "epsg": epsg, "views": views.drop(columns="wkb"),
-            "views_geojson": feature_collection(shapes, [{"id": i} for i in views["id"]]),
-            "blind_geojson": feature_collection([shapely.from_wkb(facts.blind_wkb)], [{"id": "blind"}]),
-            "camera_points": [{"lon": float(x), "lat": float(y), "status": status}
-                              for (x, y), status in zip(centres, views["status"], strict=True)],
+            **summary, "epsg": epsg, "views": views[["id", "kind", "status"]],
+            "views_geojson": feature_collection(shapes, [{"id": i} for i in views["id"]]) if drawn else None,
+            "blind_geojson": (feature_collection([shapely.from_wkb(facts.blind_wkb)], [{"id": "blind"}])
+                              if facts.blind_wkb is not None else None),
+            "camera_points": [{"lon": float(x), "lat": float(y), "status": status} for x, y, status
+                              in zip(views["lon"].round(DECIMALS), views["lat"].round(DECIMALS),
+                                     views["status"], strict=True)],
         }
 
     @staticmethod
     def coverage_drawing(answer: dict, view_limit: int) -> dict:
         """What the coverage map draws: every view sector and the blind spots when there are at
-        most ``view_limit`` cameras; else only the cameras as points."""
+        most ``view_limit`` cameras (and the answer has their shapes); else only the cameras as
+        points."""
         status = list(answer["views"]["status"])
-        if len(status) <= view_limit:
+        if len(status) <= view_limit and answer["views_geojson"] is not None:
             return {"drawn": True, "status": status, "cameras": [], "views": answer["views_geojson"],
                     "blind": answer["blind_geojson"]}
         return {"drawn": False, "status": status, "cameras": answer["camera_points"], "views": None,

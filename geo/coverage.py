@@ -68,11 +68,15 @@ def view_polygons(x, y, heading, fov, range_m) -> np.ndarray:
     if dome.any():
         out[dome] = shapely.buffer(shapely.points(x[dome], y[dome]), range_m[dome],
                                    quad_segs=CIRCLE_QUAD_SEGS)
-    for i in np.flatnonzero(~dome):
-        n = arc_segments(fov[i])
-        angles = np.radians(heading[i] - fov[i] / 2 + fov[i] * np.arange(n + 1) / n)
-        ring = np.column_stack([x[i] + range_m[i] * np.sin(angles), y[i] + range_m[i] * np.cos(angles)])
-        out[i] = shapely.Polygon(np.vstack([[x[i], y[i]], ring, [x[i], y[i]]]))
+    sectors = np.flatnonzero(~dome)
+    segments = np.array([arc_segments(f) for f in fov[sectors]], dtype=int)
+    for n in np.unique(segments):  # one array of rings per arc length: no Python call per camera
+        i = sectors[segments == n]
+        angles = np.radians(heading[i, None] - fov[i, None] / 2 + fov[i, None] * np.arange(n + 1) / n)
+        apex = np.column_stack([x[i], y[i]])[:, None, :]
+        ring = np.stack([x[i, None] + range_m[i, None] * np.sin(angles),
+                         y[i, None] + range_m[i, None] * np.cos(angles)], axis=-1)
+        out[i] = shapely.polygons(np.concatenate([apex, ring, apex], axis=1))
     return out
 
 

@@ -67,14 +67,21 @@ class CoverageFacts:
     - ``places``: ``id``, ``name``, ``kind``, ``member``, ``x``, ``y``, ``covered``;
     - ``views``: ``id``, ``kind``, ``status``, ``wkb`` (lon/lat) of every camera whose view can
       reach the unit;
-    - ``blind_wkb``: the unit outside online views, lon/lat WKB.
+    - ``blind_wkb``: the unit outside online views, lon/lat WKB;
+
+    answered from the stored per-grid coverage (``data.grid_coverage``), also ``people_m2`` and
+    ``people_covered_m2`` (the unit's area within reach of a key place, and the part in view),
+    ``views`` with ``lon``/``lat`` (each view's centre), and ``wkb``/``blind_wkb`` only when the
+    unit has few enough cameras to draw (else no ``wkb`` column and ``blind_wkb`` None).
     """
 
     members: pd.DataFrame
     cases: pd.DataFrame
     places: pd.DataFrame
     views: pd.DataFrame
-    blind_wkb: bytes
+    blind_wkb: bytes | None
+    people_m2: float | None = None
+    people_covered_m2: float | None = None
 
 
 def group_cells(frame: pd.DataFrame) -> pd.DataFrame:
@@ -138,8 +145,13 @@ class Store:
         raise NotImplementedError
 
     def coverage_facts(self, *, unit_code, members, start, end, epsg: int):
-        """Camera coverage of the unit's members (a :class:`CoverageFacts`)."""
+        """Camera coverage of the unit's members (a :class:`CoverageFacts`), measured from scratch."""
         raise NotImplementedError
+
+    def lock_coverage(self, conn) -> None:
+        """Hold, until ``conn``'s transaction ends, the right to bring ``grid_coverage`` up to date
+        (``data.grid_coverage.refresh``): one process measures a change, the others then see it
+        done. Nothing here: an embedded store's writers queue on the file's lock."""
 
     # --- writing ------------------------------------------------------------------------------
 

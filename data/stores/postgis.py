@@ -15,7 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import DateTime, Engine, Float, Integer, create_engine, select
+from sqlalchemy import DateTime, Engine, Float, Integer, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from data.schema import SRID, Geometry, units
@@ -131,6 +131,9 @@ class PostGISStore(Store):
     def coverage_facts(self, **kwargs):
         with self.engine.begin() as conn:
             return sql_coverage_facts(conn, **kwargs)
+
+    def lock_coverage(self, conn) -> None:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('citybrain_grid_coverage'))"))
 
     def unit_shapes(self, codes) -> gpd.GeoDataFrame:
         query = select(units.c.code, units.c.geom).where(units.c.code.in_(list(codes))).order_by(units.c.code)
