@@ -48,7 +48,9 @@ from data.stores import open_store
 from geo.coverage import metric_epsg
 
 END = datetime(2026, 11, 20, 15, 30)
-START = END - timedelta(days=30)
+# The last 30 whole days, as the service is asked for them (the period's start and end).
+PERIOD = Period("custom", (END - timedelta(days=30)).date(), END.date() - timedelta(days=1))
+START, END = PERIOD.start, PERIOD.end
 
 
 def _timed(fn) -> tuple[float, float, object]:
@@ -95,7 +97,7 @@ def move_a_camera(store, k: int) -> None:
 
 
 def service(store, code: str, runs: int) -> dict:
-    period = Period("custom", START.date(), END.date() - timedelta(days=1))
+    period = PERIOD
     data = CityData(store, SimpleCache(threshold=10_000))
     out = {}
 
@@ -129,7 +131,7 @@ def build(store, code: str) -> dict:
     with store.engine.begin() as conn:
         conn.execute(delete(schema.grid_coverage))
         conn.execute(delete(schema.coverage_state))
-    period = Period("custom", START.date(), END.date() - timedelta(days=1))
+    period = PERIOD
     seconds, cpu, _ = _timed(lambda: CityData(store, SimpleCache()).coverage(code, period))
     return {"build_s": round(seconds, 3), "build_cpu_s": round(cpu, 3)}
 

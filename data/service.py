@@ -191,6 +191,7 @@ class CityData:
         codes = [root] + [u["code"] for u in self.children(root)]
         for code in codes:
             self.view(code, period)
+        self.refresh_coverage(self.metric_epsg(root))  # a camera change measured before anyone asks
         return codes
 
     def view(self, code: str, period: Period, filters: Filters = Filters()) -> None:
@@ -557,17 +558,23 @@ class CityData:
     def coverage_facts(self, code: str, members: list[str], start, end, epsg: int):
         """The stored per-grid coverage (``data.grid_coverage``), brought up to date first: only
         grids whose cameras, shape or key places changed are measured again."""
+        cams = self.refresh_coverage(epsg)
+        with self.store.engine.connect() as conn:
+            return grid_coverage.stored_facts(conn, unit_code=code, members=members, start=start,
+                                              end=end, epsg=epsg, cams=cams)
+
+    def refresh_coverage(self, epsg: int) -> grid_coverage.Cameras:
+        """Bring the stored per-grid coverage up to date (nothing to do unless cameras, units or
+        key places changed); the cameras and their views, kept while they stay the same."""
         with self.store.engine.begin() as conn:
             self.store.lock_coverage(conn)
             token = grid_coverage.inputs_token(conn)
             cams = self._cameras.get(epsg)
-            if cams is None or cams.token != token:  # the cameras and their views, per version
+            if cams is None or cams.token != token:
                 cams = grid_coverage.Cameras.load(conn, epsg, token)
                 self._cameras[epsg] = cams
             grid_coverage.refresh(conn, epsg, cams=cams, token=token)
-        with self.store.engine.connect() as conn:
-            return grid_coverage.stored_facts(conn, unit_code=code, members=members, start=start,
-                                              end=end, epsg=epsg, cams=cams)
+        return cams
 
     def _coverage(self, *, code, start, end) -> dict:
         epsg = self.metric_epsg(code)

@@ -9,6 +9,7 @@ grid), each grid's area under it summed up the hierarchy; and the store's own fr
 from __future__ import annotations
 
 import shutil
+import time
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 import shapely
 from flask_caching.backends import SimpleCache
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from dashboard.domain import Period
 from data import grid_coverage, queries, schema
@@ -216,3 +217,31 @@ def test_the_service_answer_follows_a_camera_change(request, store_name):
     np.testing.assert_allclose(got["area_km2"] - got["blind_km2"], ref["covered_m2"] / 1e6, rtol=1e-9)
     assert after["total"]["people_share"] == pytest.approx(
         ref["people_covered_m2"].sum() / ref["people_m2"].sum(), rel=1e-9)
+
+
+def test_the_warm_up_measures_a_camera_change_before_anyone_asks(embedded_copy):
+    data = CityData(embedded_copy, SimpleCache(), warm=True)
+
+    def warmed(count):
+        deadline = time.monotonic() + 120
+        while len(data.warmed) < count:
+            assert time.monotonic() < deadline, "the cache was not warmed"
+            time.sleep(0.05)
+
+    def up_to_date() -> bool:
+        with embedded_copy.engine.connect() as conn:
+            state = conn.execute(select(schema.coverage_state.c.inputs)
+                                 .where(schema.coverage_state.c.epsg == EPSG)).scalar()
+            return state == grid_coverage.inputs_token(conn)
+
+    data.version()
+    warmed(1)
+    assert up_to_date()
+    cams = schema.cameras
+    with embedded_copy.engine.begin() as conn:
+        conn.execute(update(cams).where(cams.c.id == conn.execute(select(func.min(cams.c.id))).scalar())
+                     .values(status="offline", updated_at=datetime(2100, 1, 1)))
+    assert not up_to_date()
+    data.version(fresh=True)
+    warmed(2)
+    assert up_to_date()
