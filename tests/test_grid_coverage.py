@@ -247,3 +247,9 @@ def test_the_warm_up_measures_a_camera_change_before_anyone_asks(embedded_copy):
     data.version(fresh=True)
     warmed(2)
     assert up_to_date()
+
+
+def test_the_map_never_asks_to_draw_more_views_than_the_answer_carries():
+    from layouts.coverage import VIEW_LIMIT
+
+    assert VIEW_LIMIT <= grid_coverage.DRAW_LIMIT
