@@ -191,7 +191,7 @@ class CityData:
         codes = [root] + [u["code"] for u in self.children(root)]
         for code in codes:
             self.view(code, period)
-        self.refresh_coverage(self.metric_epsg(root))  # a camera change measured before anyone asks
+        self._refresh_coverage(self.metric_epsg(root))  # a camera change measured before anyone asks
         return codes
 
     def view(self, code: str, period: Period, filters: Filters = Filters()) -> None:
@@ -555,15 +555,15 @@ class CityData:
         return self._cached_call("coverage", self._coverage, code=code, start=period.start,
                                  end=period.end)
 
-    def coverage_facts(self, code: str, members: list[str], start, end, epsg: int):
+    def _coverage_facts(self, code: str, members: list[str], start, end, epsg: int):
         """The stored per-grid coverage (``data.grid_coverage``), brought up to date first: only
         grids whose cameras, shape or key places changed are measured again."""
-        cams = self.refresh_coverage(epsg)
+        cams = self._refresh_coverage(epsg)
         with self.store.engine.connect() as conn:
             return grid_coverage.stored_facts(conn, unit_code=code, members=members, start=start,
                                               end=end, epsg=epsg, cams=cams)
 
-    def refresh_coverage(self, epsg: int) -> grid_coverage.Cameras:
+    def _refresh_coverage(self, epsg: int) -> grid_coverage.Cameras:
         """Bring the stored per-grid coverage up to date (nothing to do unless cameras, units or
         key places changed); the cameras and their views, kept while they stay the same."""
         with self.store.engine.begin() as conn:
@@ -580,7 +580,7 @@ class CityData:
         epsg = self.metric_epsg(code)
         members = self._query(queries.member_codes, code=code)
         try:
-            facts = self.coverage_facts(code, members, start, end, epsg)
+            facts = self._coverage_facts(code, members, start, end, epsg)
         except SQLAlchemyError as exc:
             raise self.unavailable(exc) from exc
         cams = self._query(queries.counts, unit_code=code, start=start, end=end, now=start,
