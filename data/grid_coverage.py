@@ -132,39 +132,61 @@ def _digest(*parts) -> str:
     return h.hexdigest()
 
 
+class Grids:
+    """The leaf units (grids) in one metric CRS, the reach of the key places and which grids each
+    reaches, with a digest per grid of both: what a camera change leaves alone. Read once per
+    units-and-key-places part of :func:`inputs_token` (a caller may keep it while that stays)."""
+
+    def __init__(self, conn, epsg: int, token: str | None = None):
+        self.epsg, self.token = epsg, token
+        self.codes, self.shapes, wkbs = _leaves(conn, epsg)
+        place_wkbs = [bytes(g) for g in
+                      conn.execute(select(key_places.c.geom).order_by(key_places.c.id)).scalars()]
+        places = _metric(place_wkbs, epsg)
+        # As data.coverage.people_area_share: around each place's point on its surface.
+        self.reach = (shapely.buffer(shapely.point_on_surface(places), PEOPLE_RADIUS_M) if len(places)
+                      else np.empty(0, dtype=object))
+        self.by_place = _pairs(self.reach, self.shapes)
+        self.digests = [_digest(wkbs[k], *(place_wkbs[p] for p in self.by_place[k]))
+                        for k in range(len(self.codes))]
+
+
+def static_part(token: str) -> str:
+    """The units-and-key-places part of an :func:`inputs_token` (what :class:`Grids` depends on)."""
+    return token.split("|", 2)[2]
+
+
+def stale(conn, epsg: int, token: str) -> bool:
+    """Whether the rows of ``epsg`` were built from other inputs than ``token``."""
+    stored = conn.execute(select(coverage_state.c.inputs).where(coverage_state.c.epsg == epsg)).scalar()
+    return stored != token
+
+
 def refresh(conn, epsg: int, *, force: bool = False, cams: Cameras | None = None,
-            token: str | None = None) -> list[str] | None:
+            grids: Grids | None = None, token: str | None = None) -> list[str] | None:
     """Bring ``grid_coverage`` for ``epsg`` up to date in the caller's transaction; the codes of the
     grids measured again (removed ones included), or None when the token said nothing changed.
-    ``cams`` (read now if not given) must be the store's cameras at ``token``."""
+    ``cams`` and ``grids`` (read now if not given) must be the store's at ``token``."""
     token = token or inputs_token(conn)
-    stored = conn.execute(select(coverage_state.c.inputs).where(coverage_state.c.epsg == epsg)).scalar()
-    if stored == token and not force:
+    if not force and not stale(conn, epsg, token):
         return None
-    codes, grids, grid_wkbs = _leaves(conn, epsg)
+    grids = grids or Grids(conn, epsg, static_part(token))
+    codes, shapes, reach, by_place = grids.codes, grids.shapes, grids.reach, grids.by_place
     cams = cams or Cameras.load(conn, epsg, token)
     on = (cams.frame["status"] == "online").to_numpy()
     online, views = cams.frame[on].reset_index(drop=True), cams.views[on]
     cam_keys = (online["id"].astype(str) + "|" + online["x"].map(repr) + "|" + online["y"].map(repr) + "|"
                 + online["heading"].map(repr) + "|" + online["fov"].map(repr) + "|"
                 + online["range_m"].map(repr)).to_numpy()
-    place_wkbs = [bytes(g) for g in
-                  conn.execute(select(key_places.c.geom).order_by(key_places.c.id)).scalars()]
-    places = _metric(place_wkbs, epsg)
-    # As data.coverage.people_area_share: around each place's point on its surface.
-    reach = (shapely.buffer(shapely.point_on_surface(places), PEOPLE_RADIUS_M) if len(places)
-             else np.empty(0, dtype=object))
 
-    by_view = _pairs(views, grids)
-    by_place = _pairs(reach, grids)
-    signatures = [_digest(grid_wkbs[k], *cam_keys[by_view[k]], *(place_wkbs[p] for p in by_place[k]))
-                  for k in range(len(codes))]
+    by_view = _pairs(views, shapes)
+    signatures = [_digest(grids.digests[k], *cam_keys[by_view[k]]) for k in range(len(codes))]
     old = dict(conn.execute(select(grid_coverage.c.code, grid_coverage.c.signature)
                             .where(grid_coverage.c.epsg == epsg)).all())
     changed = [k for k, (code, sig) in enumerate(zip(codes, signatures, strict=True))
                if old.get(code) != sig]
     removed = sorted(set(old) - set(codes))
-    rows = [_measure(epsg, codes[k], signatures[k], grids[k], views[by_view[k]], reach[by_place[k]])
+    rows = [_measure(epsg, codes[k], signatures[k], shapes[k], views[by_view[k]], reach[by_place[k]])
             for k in changed]
     gone = [codes[k] for k in changed] + removed
     for i in range(0, len(gone), 500):

@@ -139,6 +139,7 @@ class CityData:
         self._version: tuple[float, str] | None = None
         self._geometry: OrderedDict = OrderedDict()
         self._cameras: dict[int, grid_coverage.Cameras] = {}  # per metric CRS, at one inputs token
+        self._grids: dict[int, grid_coverage.Grids] = {}  # per metric CRS, at one units/places token
         self.store_problem: str | None = None  # set, for good, when the store's file was replaced
 
     def check_store(self) -> str | None:
@@ -573,7 +574,12 @@ class CityData:
             if cams is None or cams.token != token:
                 cams = grid_coverage.Cameras.load(conn, epsg, token)
                 self._cameras[epsg] = cams
-            grid_coverage.refresh(conn, epsg, cams=cams, token=token)
+            if grid_coverage.stale(conn, epsg, token):
+                grids = self._grids.get(epsg)
+                if grids is None or grids.token != grid_coverage.static_part(token):
+                    grids = grid_coverage.Grids(conn, epsg, grid_coverage.static_part(token))
+                    self._grids[epsg] = grids
+                grid_coverage.refresh(conn, epsg, cams=cams, grids=grids, token=token, force=True)
         return cams
 
     def _coverage(self, *, code, start, end) -> dict:
