@@ -1,7 +1,7 @@
 """Camera coverage kept per grid: ``grid_coverage`` and ``coverage_state``.
 
-Revision ID: 0005_coverage
-Revises: 0004_rollups
+Revision ID: 0006_coverage
+Revises: 0005_rollup_month
 Create Date: 2026-11-27
 
 - ``grid_coverage``: per metric CRS and leaf unit (grid), its area, the part in view of an online
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_coverage"
-down_revision: str | Sequence[str] | None = "0004_rollups"
+revision: str = "0006_coverage"
+down_revision: str | Sequence[str] | None = "0005_rollup_month"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
