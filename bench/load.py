@@ -13,7 +13,9 @@ boundaries); then plain threads replay them over HTTP:
   period (today, 7 days, 30 days, this year), so most clicks are cold (``drill``), and fetches its
   boundaries (``geometry``).
 
-Prints one JSON line: requests, errors, p50/p95/max milliseconds per kind.
+Prints one JSON line: requests, errors, p50/p95/max milliseconds per kind, the server's CPU
+seconds over the run and per request (Linux), and the load average at the end (the machine may
+be shared: note it with the figures).
 """
 
 from __future__ import annotations
@@ -100,6 +102,16 @@ def capture(url: str, code: str) -> dict:
     render = next(p for p in posts if f"unit={code}" in p[1] and "breadcrumb.children" in p[1])
     tick = next((p for p in posts if '"n_intervals","value"' in p[1] and "data-version" in p[1]), None)
     return {"render": render, "tick": tick}
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``; None elsewhere): on a
+    shared machine the server's own CPU per request says more than the wall clock."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class Stats:
@@ -205,13 +217,21 @@ def main(argv=None) -> int:
                    for _ in range(args.screens)]
         threads += [threading.Thread(target=analyst, args=(args.seed * 100 + i,), daemon=True)
                     for i in range(args.analysts)]
+        cpu_before = cpu_seconds(proc.pid) if proc else None
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=max(0.0, stop - time.monotonic()) + 130)
+        cpu = cpu_seconds(proc.pid) if proc else None
+        summary = stats.summary()
+        requests = sum(kind["n"] for kind in summary.values())
+        server = {} if cpu is None or cpu_before is None else {
+            "server_cpu_s": round(cpu - cpu_before, 1),
+            "server_cpu_ms_per_request": round((cpu - cpu_before) * 1000 / max(requests, 1), 1)}
         print(json.dumps({"bench": "load", "db": args.db, "screens": args.screens,
                           "analysts": args.analysts, "seconds": args.seconds, "threads": args.threads,
-                          "tick_captured": bool(bodies["tick"]), **stats.summary()},
+                          "tick_captured": bool(bodies["tick"]), **summary, **server,
+                          "load_average": [round(v, 2) for v in os.getloadavg()]},
                          ensure_ascii=False), flush=True)
     finally:
         if proc is not None:
