@@ -1019,8 +1019,9 @@ def window_counts(conn: Connection, *, unit_code: str, now: datetime, hours: int
     ``hours`` before ``now`` (window 0) and in the same hours 1…``weeks`` weeks earlier.
 
     Columns ``code``, ``category``, ``window``, ``n``; only non-zero rows. The windows are a few
-    days of cases in all: each is one range scan of the time index, and the counts are added up
-    the hierarchy here rather than by probing every grid of a city.
+    days of cases in all: each is one range scan of the time index (only the unit's grids), and
+    the counts are added up the hierarchy in the same statement through the closure, rather than
+    by probing every grid of a city.
     """
     c = cases.c
     span = timedelta(hours=hours)
@@ -1030,22 +1031,20 @@ def window_counts(conn: Connection, *, unit_code: str, now: datetime, hours: int
         parts.append(select(c.grid_code, c.category, literal(w).label("window"))
                      .where(c.reported_at >= start, c.reported_at < start + span, c.grid_code.isnot(None),
                             _in_unit(unit_code)))
+    windows = union_all(*parts).subquery("windows")
+    up = unit_closure.alias("up")
+    below = select(unit_closure.c.descendant_code).where(unit_closure.c.ancestor_code == unit_code)
+    n = func.count()
+    query = (
+        select(up.c.ancestor_code, windows.c.category, windows.c.window, n.label("n"))
+        .select_from(windows.join(up, up.c.descendant_code == windows.c.grid_code))
+        .where(up.c.ancestor_code.in_(below))
+        .group_by(up.c.ancestor_code, windows.c.category, windows.c.window)
+        .order_by(up.c.ancestor_code, windows.c.category, windows.c.window)
+    )
     # Plain tuples: pandas probing each SQLAlchemy row for attributes cost more than the query.
-    rows = pd.DataFrame([tuple(r) for r in conn.execute(union_all(*parts))],
-                        columns=["grid_code", "category", "window"])
-    empty = pd.DataFrame(columns=["code", "category", "window", "n"])
-    if rows.empty:
-        return empty
-    below = {r[0] for r in conn.execute(
-        select(unit_closure.c.descendant_code).where(unit_closure.c.ancestor_code == unit_code))}
-    rows = rows[rows["grid_code"].isin(below)]
-    links = ancestor_links(conn, sorted(set(rows["grid_code"])))
-    links = links[links["ancestor_code"].isin(below)]
-    if rows.empty or links.empty:
-        return empty
-    up = rows.merge(links, left_on="grid_code", right_on="descendant_code")
-    counts = up.groupby(["ancestor_code", "category", "window"]).size().rename("n").reset_index()
-    return counts.rename(columns={"ancestor_code": "code"})
+    frame = pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=["code", "category", "window", "n"])
+    return frame.astype({"window": "int64", "n": "int64"}) if len(frame) else frame
 
 
 def units_by_code(conn: Connection, codes) -> dict[str, dict]:
