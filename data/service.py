@@ -138,6 +138,7 @@ class CityData:
         self.warmed: list[str] = []  # the versions this process warmed, newest last
         self._version: tuple[float, str] | None = None
         self._geometry: OrderedDict = OrderedDict()
+        self._rolled_held: tuple[str, frozenset] | None = None
         self.store_problem: str | None = None  # set, for good, when the store's file was replaced
 
     def check_store(self) -> str | None:
@@ -301,8 +302,14 @@ class CityData:
         return frame.assign(overdue=overdue.reindex(frame.index, fill_value=0.0))
 
     def _rolled(self) -> frozenset[str]:
-        """The units the rollups answer for (none when built by another definition)."""
-        return self._cached("rolled", rollups.rolled_codes)
+        """The units the rollups answer for (none when built by another definition); kept in the
+        process per data version too (thousands of codes: unpickling them at every question cost
+        more than the question)."""
+        version = self.version()
+        held = self._rolled_held
+        if held is None or held[0] != version:
+            held = self._rolled_held = (version, self._cached("rolled", rollups.rolled_codes))
+        return held[1]
 
     def kpis(self, code: str, period: Period, filters: Filters = Filters()) -> dict:
         """``{"counts": {...}, "values": {indicator: value or None}}`` for one unit."""
