@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIODS = ("today", "7d", "30d", "year")
-LEVELS = ("city", "district", "street", "community")
+LEVELS = ("city", "district", "street", "community", "grid")
 
 
 def _free_port() -> int:
