@@ -13,7 +13,9 @@ boundaries); then plain threads replay them over HTTP:
   period (today, 7 days, 30 days, this year), so most clicks are cold (``drill``), and fetches its
   boundaries (``geometry``).
 
-Prints one JSON line: requests, errors, p50/p95/max milliseconds per kind.
+Prints one JSON line: requests, errors, p50/p95/max milliseconds per kind, the server's CPU
+seconds over the run and per request (Linux), and the load average at the end (the machine may
+be shared: note it with the figures); then a line with the drills by level and period.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIODS = ("today", "7d", "30d", "year")
+LEVELS = ("city", "district", "street", "community", "grid")
 
 
 def _free_port() -> int:
@@ -102,13 +105,24 @@ def capture(url: str, code: str) -> dict:
     return {"render": render, "tick": tick}
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``; None elsewhere): on a
+    shared machine the server's own CPU per request says more than the wall clock."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()
         self.times: dict[str, list[float]] = {}
         self.errors: dict[str, int] = {}
 
-    def timed(self, kind: str, fn):
+    def timed(self, kind: str, fn, also: str | None = None):
+        """Time ``fn`` as ``kind`` (and as ``also``, a finer breakdown printed apart)."""
         started = time.perf_counter()
         try:
             status, _ = fn()
@@ -117,9 +131,10 @@ class Stats:
             ok = False
         elapsed = (time.perf_counter() - started) * 1000
         with self.lock:
-            self.times.setdefault(kind, []).append(elapsed)
-            if not ok:
-                self.errors[kind] = self.errors.get(kind, 0) + 1
+            for name in (kind, also) if also else (kind,):
+                self.times.setdefault(name, []).append(elapsed)
+                if not ok:
+                    self.errors[name] = self.errors.get(name, 0) + 1
 
     def summary(self) -> dict:
         out = {}
@@ -184,6 +199,9 @@ def main(argv=None) -> int:
                     stats.timed("tick", lambda w=where, t=tick: _post(w, t.encode()))
                 time.sleep(30)
 
+        def depth(code: str) -> int:
+            return 0 if code not in parents else 1 + depth(parents[code])
+
         def analyst(seed: int):
             local = random.Random(seed)
             code = root
@@ -197,7 +215,8 @@ def main(argv=None) -> int:
                 search = f"?unit={code}&period={period}" if period != "30d" else f"?unit={code}"
                 where, body = bodies["render"]
                 body = body.replace(f"?unit={root}", search).encode()
-                stats.timed("drill", lambda w=where, b=body: _post(w, b))
+                stats.timed("drill", lambda w=where, b=body: _post(w, b),
+                            also=f"drill.{LEVELS[depth(code)]}.{period}")
                 stats.timed("geometry", lambda c=code: _get(f"{url}/geo/{c}.geojson"))
                 time.sleep(local.uniform(1, 3))
 
@@ -205,14 +224,24 @@ def main(argv=None) -> int:
                    for _ in range(args.screens)]
         threads += [threading.Thread(target=analyst, args=(args.seed * 100 + i,), daemon=True)
                     for i in range(args.analysts)]
+        cpu_before = cpu_seconds(proc.pid) if proc else None
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=max(0.0, stop - time.monotonic()) + 130)
+        cpu = cpu_seconds(proc.pid) if proc else None
+        summary = stats.summary()
+        finer = {k: summary.pop(k) for k in list(summary) if k.startswith("drill.")}
+        requests = sum(kind["n"] for kind in summary.values())
+        server = {} if cpu is None or cpu_before is None else {
+            "server_cpu_s": round(cpu - cpu_before, 1),
+            "server_cpu_ms_per_request": round((cpu - cpu_before) * 1000 / max(requests, 1), 1)}
         print(json.dumps({"bench": "load", "db": args.db, "screens": args.screens,
                           "analysts": args.analysts, "seconds": args.seconds, "threads": args.threads,
-                          "tick_captured": bool(bodies["tick"]), **stats.summary()},
+                          "tick_captured": bool(bodies["tick"]), **summary, **server,
+                          "load_average": [round(v, 2) for v in os.getloadavg()]},
                          ensure_ascii=False), flush=True)
+        print(json.dumps({"bench": "load_drills", **finer}, ensure_ascii=False), flush=True)
     finally:
         if proc is not None:
             proc.terminate()

@@ -6,8 +6,12 @@ what the screen shows for a URL and ``panels`` turns it into outputs, so tests c
 
 from __future__ import annotations
 
+import gzip
+import json
+
 from dash import ClientsideFunction, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
+from plotly.io.json import to_json_plotly
 
 from callbacks import staff, wiring
 from dashboard import ids, strings
@@ -53,7 +57,8 @@ def register(app, data: CityData, settings) -> None:
     targets = parse_targets(settings.targets)
 
     def render(data, vm, *, version, drawn):
-        return panels(data, view_model(data, vm), style=style, drawn=drawn, targets=targets)
+        return cached_panels(data, vm, drawn, lambda: panels(data, view_model(data, vm), style=style,
+                                                             drawn=drawn, targets=targets))
 
     wiring.register_view(app, data, VIEW, panels=PANELS, render=render,
                          inputs={"version": Input(ids.DATA_VERSION, "data")},
@@ -90,6 +95,62 @@ def refresh_check(data: CityData, known, stale_hidden, last_good) -> dict:
     if version == known and stale_hidden is not False:
         raise PreventUpdate  # nothing changed: send nothing
     return {"version": version, "stale": "", "stale_hidden": True}
+
+
+# Panels built anew at every render even when the rest comes from the cache: the alarms (case
+# records, audited for those who see them; overdue moves with the data's moment) and the clock.
+LIVE_PANELS = ("alarms", "updated", "last_good")
+
+
+def panel_key(data: CityData, vm: dict, drawn) -> dict | None:
+    """What the screen's cacheable panels depend on, or None when they are not cached (a unit
+    without children lists case records and draws their dots: built per request).
+
+    Who is asking is part of the key: the scope's root (breadcrumb and links start there) and
+    whether the role sees case records, so one role's panels never reach another."""
+    if vm["leaf"]:
+        return None
+    state, period, screen = vm["state"], vm["period"], vm.get("screen") or {}
+    principal = getattr(data, "principal", None)
+    key = {"view": VIEW.path, "code": vm["code"], "query": state.with_(tour_seconds=0).to_query(),
+           "period": (period.key, period.first.isoformat(), period.last.isoformat()),
+           "as_of": data.as_of().isoformat(), "screen": (screen.get("width"), screen.get("height")),
+           "patch": drawn == f"{vm['code']}@{vm.get('scale', 1)}",
+           "scope": principal.unit if principal else None,
+           "cases": principal.sees_cases if principal else True}
+    if state.rank:  # the depth ranking counts overdue at the minute (``CityData.ranking``)
+        key["minute"] = data.now().strftime("%Y-%m-%d %H:%M")
+    return key
+
+
+def cached_panels(data: CityData, vm: dict, drawn, build) -> dict:
+    """``build()``'s panels, kept as JSON per ``panel_key`` and data version (``CityData.
+    cached_answer``) so the next screen or analyst asking the same gets them without a query or
+    a figure built; the ``LIVE_PANELS`` are always built anew. See docs/ARCHITECTURE.md."""
+    key = panel_key(data, vm, drawn)
+    if key is None:
+        return build()
+    built: dict = {}
+
+    def encode() -> bytes:
+        built.update(build())
+        kept = {k: v for k, v in built.items() if k not in LIVE_PANELS}
+        return to_json_plotly(kept).encode()
+
+    body = data.cached_answer("wall_panels", encode, **key)
+    if built:
+        return built
+    code, filters = vm["code"], vm["state"].filters
+    return {**json.loads(gzip.decompress(body)),
+            **live_panels(data, code, data.alarms(code, filters), data.rises(code, filters),
+                          data.as_of())}
+
+
+def live_panels(data: CityData, code: str, alarms: list, rises: list, now) -> dict:
+    """The alarms (overdue at the data's moment ``now``) and the time of the render."""
+    updated = data.now().strftime("%H:%M:%S")
+    return {"alarms": ranking.alarms(alarms, now, rises, code),
+            "updated": strings.UPDATED_AT.format(time=updated), "last_good": updated}
 
 
 def view_model(data: CityData, base: dict) -> dict:
@@ -146,7 +207,6 @@ def panels(data: CityData, vm: dict, *, style: dict, drawn, targets: dict | None
     else:
         rank_title, rank_body = strings.NO_CHILDREN, ranking.recent_cases(vm["recent"])
     trend, step, cats = vm["trend"], vm["trend_step"], vm["categories"]
-    updated = data.now().strftime("%H:%M:%S")
     return {
         "kpis": kpi.kpi_cards(vm["kpis"], vm["previous"], vm["compare_label"],
                               today_counts=vm["today_counts"]),
@@ -154,9 +214,7 @@ def panels(data: CityData, vm: dict, *, style: dict, drawn, targets: dict | None
         "trend": figures.trend_figure(list(trend.index), trend.tolist(), step),
         "trend_title": strings.TREND_TITLES[step],
         "categories": figures.category_figure(list(cats.index), cats.tolist()),
-        "ranking_title": rank_title, "ranking": rank_body,
-        "alarms_title": strings.ALARMS_TITLE,
-        "alarms": ranking.alarms(vm["alarms"], vm["now"], vm.get("rises", ()), unit["code"]),
-        "updated": strings.UPDATED_AT.format(time=updated), "last_good": updated,
+        "ranking_title": rank_title, "ranking": rank_body, "alarms_title": strings.ALARMS_TITLE,
         "facts": facts.facts(vm["profile"], vm["surveys"], vm["police"], vm["sensitive"]),
+        **live_panels(data, unit["code"], vm["alarms"], vm.get("rises", ()), vm["now"]),
     }

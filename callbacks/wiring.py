@@ -104,11 +104,16 @@ def render_view(data: CityData, spec: ViewSpec, render, outputs: Mapping, search
         raise PreventUpdate from None  # keep the last good screen; the stale notice says why
     except Denied as exc:
         return answer | {"error": strings.FORBIDDEN.format(message=exc), "error_hidden": False}
-    panels = {key: theme.scale_figure(value, vm["scale"]) if isinstance(value, go.Figure) else value
+    panels = {key: theme.scale_figure(value, vm["scale"]) if _is_figure(value) else value
               for key, value in panels.items()}
     notice = strings.STORE_REPLACED if data.store_problem else ""
     return answer | {"breadcrumb": shell.breadcrumb(vm["chain"], vm["href"]), "error": notice,
                      "error_hidden": not notice} | panels
+
+
+def _is_figure(value) -> bool:
+    """A Plotly figure: a ``go.Figure`` or a plain figure dict (``layouts/figures.py``)."""
+    return isinstance(value, go.Figure) or (isinstance(value, dict) and "data" in value and "layout" in value)
 
 
 def resolve(data: CityData, search) -> dict:

@@ -91,6 +91,8 @@ def scale_figure(fig, scale: float):
     """``fig`` with every pixel size (fonts, margins, colour bars, markers, lines) times ``scale``."""
     if scale == 1:
         return fig
+    if isinstance(fig, dict):
+        return _scale_plain(fig, scale)
     layout = fig.layout
     layout.font.size = round((layout.font.size or FONT_SIZE) * scale)
     layout.hoverlabel.font.size = round(FONT_SIZE * scale)
@@ -116,3 +118,46 @@ def _scale_props(obj, scale: float, names) -> None:
                 part[prop] = part[prop] * scale
         if "line" in part and part.line is not None:
             _scale_props(part, scale, ("line",))
+
+
+def _scale_plain(fig: dict, scale: float) -> dict:
+    """``scale_figure`` for a plain figure dict (``{"data": [...], "layout": {...}}``), in place."""
+    layout = fig.setdefault("layout", {})
+    font = layout.setdefault("font", {})
+    font["size"] = round((font.get("size") or FONT_SIZE) * scale)
+    layout.setdefault("hoverlabel", {}).setdefault("font", {})["size"] = round(FONT_SIZE * scale)
+    margin = layout.get("margin") or {}
+    for side in ("l", "r", "t", "b"):
+        if margin.get(side) is not None:
+            margin[side] = round(margin[side] * scale)
+    legend_font = (layout.get("legend") or {}).get("font") or {}
+    if legend_font.get("size"):
+        legend_font["size"] = round(legend_font["size"] * scale)
+    for note in layout.get("annotations") or ():
+        note.setdefault("font", {})["size"] = round((note["font"].get("size") or FONT_SIZE) * scale)
+    for trace in fig.get("data") or ():
+        _scale_parts(trace, scale, ("marker", "line", "colorbar", "textfont"))
+    return fig
+
+
+def _scale_parts(obj: dict, scale: float, names) -> None:
+    for name in names:
+        part = obj.get(name)
+        if not isinstance(part, dict):
+            continue
+        for prop in _SIZED:
+            value = part.get(prop)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                part[prop] = value * scale
+        if isinstance(part.get("line"), dict):
+            _scale_parts(part, scale, ("line",))
+
+
+_TEMPLATE_JSON: dict = {}
+
+
+def template_json() -> dict:
+    """``TEMPLATE`` as a plain dict, built once: plain figure dicts share it (never change it)."""
+    if not _TEMPLATE_JSON:
+        _TEMPLATE_JSON.update(TEMPLATE.to_plotly_json())
+    return _TEMPLATE_JSON

@@ -8,6 +8,7 @@ named here are what ``dashboard.indicators`` divides.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from types import SimpleNamespace
 
 import pandas as pd
 from sqlalchemy import BigInteger, Float, and_, case, cast, func, literal, null, or_, select, union_all
@@ -163,12 +164,17 @@ def _overdue_query(codes: list[str], now: datetime, filters: Filters, direct: bo
 
 
 def overdue_counts(conn: Connection, *, unit_code: str, now: datetime, filters: Filters = Filters(),
-                   by_children: bool = False, direct: bool = False) -> pd.Series:
-    """The ``overdue`` count of :func:`counts` alone (same members, same index): it moves with
-    ``now``, the period's counts do not."""
+                   by_children: bool = False, direct: bool = False, own: bool = False) -> pd.Series:
+    """The ``overdue`` count of :func:`counts` alone (same members, same index, ``own`` too): it
+    moves with ``now``, the period's counts do not."""
     codes = _members(conn, unit_code, by_children)
-    found = dict(conn.execute(_overdue_query(codes, now, filters, direct)).all()) if codes else {}
-    return pd.Series([float(found.get(c, 0)) for c in codes], index=pd.Index(codes, name="code"),
+    own = own and by_children
+    parts = ([_overdue_query(codes, now, filters, direct)] if codes else []) + (
+        [_overdue_query([unit_code], now, filters, True)] if own else [])
+    statement = parts[0] if len(parts) == 1 else union_all(*parts) if parts else None
+    found = dict(conn.execute(statement).all()) if statement is not None else {}
+    index = codes + ([unit_code] if own else [])
+    return pd.Series([float(found.get(c, 0)) for c in index], index=pd.Index(index, name="code"),
                      name="overdue", dtype="float64")
 
 
@@ -204,6 +210,7 @@ def counts(
     incident_categories: tuple[str, ...] = INCIDENT_CATEGORIES,
     direct: bool = False,
     rolled: frozenset = frozenset(),
+    own: bool = False,
 ) -> pd.DataFrame:
     """Every count in ``ALL_COUNTS`` for the unit (one row) or for each of its children.
 
@@ -211,65 +218,72 @@ def counts(
     the moment overdue is counted at. Police cases of ``incident_categories`` add to
     ``incidents`` (unfiltered by case category or source: they have neither). ``direct``: only
     rows attached to the unit itself, not to a unit below it (a parent's total is its children's
-    sums plus these). ``rolled``: the units the rollups answer for; the period's case counts come
-    from them when they hold the answer (``rollups_answer``), else from the cases. ``now`` None:
-    no overdue count (zeros; ``overdue_counts`` answers it on its own, as the clock moves).
+    sums plus these). ``own`` (with ``by_children``): those direct rows of the unit too, as one
+    more row under the unit's own code, read in the same statements as the children's (each
+    statement a ``UNION ALL``: one pass per table for a click, not two). ``rolled``: the units the
+    rollups answer for; the period's case counts come from them when they hold the answer
+    (``rollups_answer``), else from the cases. ``now`` None: no overdue count (zeros;
+    ``overdue_counts`` answers it on its own, as the clock moves).
     """
-    if by_children:
-        members = conn.execute(
-            select(units.c.code, units.c.population)
-            .where(units.c.parent_code == unit_code)
-            .order_by(units.c.code)
-        ).all()
-    else:
-        members = conn.execute(
-            select(units.c.code, units.c.population).where(units.c.code == unit_code)
-        ).all()
-    frame = pd.DataFrame(
-        {"population": [m.population for m in members]},
-        index=pd.Index([m.code for m in members], name="code"),
-        dtype="float64",
-    )
-    if frame.empty:
-        return frame.reindex(columns=list(ALL_COUNTS))
-    codes = list(frame.index)
-    in_period = [cases.c.reported_at >= start, cases.c.reported_at < end]
-    if not direct and rollups_answer(codes, start, end, rolled, intervention_seconds=intervention_seconds,
-                                     incident_categories=incident_categories):
-        r = _rollup_source(filters)
-        period = (
-            select(r.c.unit_code.label("code"), *(func.sum(r.c[n]).label(n) for n in CASE_COUNTS))
-            .where(*_filtered([r.c.unit_code.in_(codes), r.c.day >= start.date(), r.c.day < end.date()],
-                              filters, case_rollup))
-            .group_by(r.c.unit_code)
-        )
-    else:
-        period = _grouped(case_count_columns(intervention_seconds, incident_categories), cases, codes,
-                          cases.c.grid_code, _filtered(in_period, filters), direct=direct)
-    queries = [
-        period,
-        *([] if now is None else [_overdue_query(codes, now, filters, direct)]),
-        _grouped([func.count(cameras.c.id).label("cameras"),
-                  _count_if(cameras.c.status == vocab.ONLINE, "cameras_online")],
-                 cameras, codes, cameras.c.grid_code, [], direct=direct),
+    members = _member_rows(conn, unit_code, by_children)
+    own = own and by_children
+    codes = [m.code for m in members]
+    if not codes and not own:
+        return pd.DataFrame({"population": []}, index=pd.Index([], name="code"),
+                            dtype="float64").reindex(columns=list(ALL_COUNTS))
+    if own:
+        members = [*members, SimpleNamespace(code=unit_code, population=None)]
+
+    def both(make):  # the children's part, and with ``own`` the unit's direct rows in one statement
+        parts = ([make(codes, direct)] if codes else []) + ([make([unit_code], True)] if own else [])
+        return parts[0] if len(parts) == 1 else union_all(*parts)
+
+    def period(part: list[str], part_direct: bool):
+        if not part_direct and rollups_answer(part, start, end, rolled,
+                                              intervention_seconds=intervention_seconds,
+                                              incident_categories=incident_categories):
+            r = _rollup_source(filters)
+            return (
+                select(r.c.unit_code.label("code"), *(func.sum(r.c[n]).label(n) for n in CASE_COUNTS))
+                .where(*_filtered([r.c.unit_code.in_(part), r.c.day >= start.date(), r.c.day < end.date()],
+                                  filters, case_rollup))
+                .group_by(r.c.unit_code)
+            )
+        columns = {c.name: c for c in case_count_columns(intervention_seconds, incident_categories)}
+        return _grouped([columns[n] for n in CASE_COUNTS], cases, part, cases.c.grid_code,
+                        _filtered([cases.c.reported_at >= start, cases.c.reported_at < end], filters),
+                        direct=part_direct)
+
+    statements = [
+        both(period),
+        *([] if now is None else [both(lambda part, d: _overdue_query(part, now, filters, d))]),
+        both(lambda part, d: _grouped([func.count(cameras.c.id).label("cameras"),
+                                       _count_if(cameras.c.status == vocab.ONLINE, "cameras_online")],
+                                      cameras, part, cameras.c.grid_code, [], direct=d)),
     ]
     if incident_categories and not filters.categories and not filters.sources:
         p = police_cases.c
-        queries.append(_grouped([func.count(p.id).label("police_incidents")], police_cases, codes,
-                                p.grid_code, [p.reported_at >= start, p.reported_at < end,
-                                              p.kind.in_(incident_categories)], direct=direct))
-    for query in queries:
-        part = pd.DataFrame(conn.execute(query).mappings().all())
-        if not part.empty:
-            frame = frame.join(part.set_index("code").astype("float64"), how="left")
-    if "police_incidents" in frame:
-        police = frame.pop("police_incidents").fillna(0)
-        frame["incidents"] = (frame["incidents"].fillna(0) if "incidents" in frame else 0.0) + police
-    for name in ALL_COUNTS:
-        if name not in frame:
-            frame[name] = 0.0
-    frame[list(ALL_COUNTS[:-1])] = frame[list(ALL_COUNTS[:-1])].fillna(0)
-    return frame[list(ALL_COUNTS)]
+        statements.append(both(lambda part, d: _grouped(
+            [func.count(p.id).label("police_incidents")], police_cases, part, p.grid_code,
+            [p.reported_at >= start, p.reported_at < end, p.kind.in_(incident_categories)], direct=d)))
+    found: dict[str, dict] = {}
+    for statement in statements:
+        for row in conn.execute(statement).mappings():
+            values = found.setdefault(row["code"], {})
+            for name, value in row.items():
+                if name != "code" and value is not None:
+                    values[name] = values.get(name, 0.0) + float(value)
+    index = [m.code for m in members]
+    columns = {name: [found.get(c, {}).get(name, 0.0) for c in index] for name in ALL_COUNTS[:-1]}
+    police = [found.get(c, {}).get("police_incidents", 0.0) for c in index]
+    columns["incidents"] = [a + b for a, b in zip(columns["incidents"], police, strict=True)]
+    columns["population"] = [m.population for m in members]
+    return pd.DataFrame(columns, index=pd.Index(index, name="code"), dtype="float64")
+
+
+def _member_rows(conn: Connection, unit_code: str, by_children: bool) -> list:
+    where = units.c.parent_code == unit_code if by_children else units.c.code == unit_code
+    return conn.execute(select(units.c.code, units.c.population).where(where).order_by(units.c.code)).all()
 
 
 def _in_unit(code: str):
@@ -1005,8 +1019,9 @@ def window_counts(conn: Connection, *, unit_code: str, now: datetime, hours: int
     ``hours`` before ``now`` (window 0) and in the same hours 1…``weeks`` weeks earlier.
 
     Columns ``code``, ``category``, ``window``, ``n``; only non-zero rows. The windows are a few
-    days of cases in all: each is one range scan of the time index, and the counts are added up
-    the hierarchy here rather than by probing every grid of a city.
+    days of cases in all: each is one range scan of the time index (only the unit's grids), and
+    the counts are added up the hierarchy in the same statement through the closure, rather than
+    by probing every grid of a city.
     """
     c = cases.c
     span = timedelta(hours=hours)
@@ -1014,21 +1029,22 @@ def window_counts(conn: Connection, *, unit_code: str, now: datetime, hours: int
     for w in range(weeks + 1):
         start = now - timedelta(weeks=w) - span
         parts.append(select(c.grid_code, c.category, literal(w).label("window"))
-                     .where(c.reported_at >= start, c.reported_at < start + span, c.grid_code.isnot(None)))
-    rows = pd.DataFrame(conn.execute(union_all(*parts)).all(), columns=["grid_code", "category", "window"])
-    empty = pd.DataFrame(columns=["code", "category", "window", "n"])
-    if rows.empty:
-        return empty
-    below = {r[0] for r in conn.execute(
-        select(unit_closure.c.descendant_code).where(unit_closure.c.ancestor_code == unit_code))}
-    rows = rows[rows["grid_code"].isin(below)]
-    links = ancestor_links(conn, sorted(set(rows["grid_code"])))
-    links = links[links["ancestor_code"].isin(below)]
-    if rows.empty or links.empty:
-        return empty
-    up = rows.merge(links, left_on="grid_code", right_on="descendant_code")
-    counts = up.groupby(["ancestor_code", "category", "window"]).size().rename("n").reset_index()
-    return counts.rename(columns={"ancestor_code": "code"})
+                     .where(c.reported_at >= start, c.reported_at < start + span, c.grid_code.isnot(None),
+                            _in_unit(unit_code)))
+    windows = union_all(*parts).subquery("windows")
+    up = unit_closure.alias("up")
+    below = select(unit_closure.c.descendant_code).where(unit_closure.c.ancestor_code == unit_code)
+    n = func.count()
+    query = (
+        select(up.c.ancestor_code, windows.c.category, windows.c.window, n.label("n"))
+        .select_from(windows.join(up, up.c.descendant_code == windows.c.grid_code))
+        .where(up.c.ancestor_code.in_(below))
+        .group_by(up.c.ancestor_code, windows.c.category, windows.c.window)
+        .order_by(up.c.ancestor_code, windows.c.category, windows.c.window)
+    )
+    # Plain tuples: pandas probing each SQLAlchemy row for attributes cost more than the query.
+    frame = pd.DataFrame([tuple(r) for r in conn.execute(query)], columns=["code", "category", "window", "n"])
+    return frame.astype({"window": "int64", "n": "int64"}) if len(frame) else frame
 
 
 def units_by_code(conn: Connection, codes) -> dict[str, dict]:

@@ -28,10 +28,15 @@ def binomial_tail(k: int, n: int, p: float) -> float:
         return 1.0
     if k > n:
         return 0.0
-    log_p, log_q = math.log(p), math.log1p(-p)
-    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q
-             for i in range(k, n + 1)]
-    top = max(terms)
+    log_p, log_q, log_n = math.log(p), math.log1p(-p), math.lgamma(n + 1)
+    terms, top = [], -math.inf
+    for i in range(k, n + 1):
+        term = log_n - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q
+        terms.append(term)
+        if term > top:
+            top = term
+        elif term < top - 60:  # past the mode and falling: the rest is below double precision
+            break
     return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
 
 

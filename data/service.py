@@ -140,6 +140,7 @@ class CityData:
         self._geometry: OrderedDict = OrderedDict()
         self._cameras: dict[int, grid_coverage.Cameras] = {}  # per metric CRS, at one inputs token
         self._grids: dict[int, grid_coverage.Grids] = {}  # per metric CRS, at one units/places token
+        self._rolled_held: tuple[str, frozenset] | None = None
         self.store_problem: str | None = None  # set, for good, when the store's file was replaced
 
     def check_store(self) -> str | None:
@@ -286,24 +287,32 @@ class CityData:
     # --- indicators -----------------------------------------------------------------------------
 
     def _counts(self, code: str, period: Period, filters: Filters, by_children: bool,
-                direct: bool = False) -> pd.DataFrame:
+                direct: bool = False, own: bool = False) -> pd.DataFrame:
         # Two parts with their own keys: the period's counts live as long as the data version
         # (the rollups answer most of them), "overdue" moves with the data's moment (``as_of``).
+        # ``own``: the unit's own rows as one more row, read in the children's statements.
         frame = self._cached(
             "counts", partial(queries.counts, rolled=self._rolled()), unit_code=code,
             start=period.start, end=period.end,
             now=None, filters=filters, intervention_seconds=self.intervention_seconds,
             by_children=by_children, incident_categories=self.incident_categories, direct=direct,
+            own=own,
         )
         if frame.empty:
             return frame
         overdue = self._cached("overdue", queries.overdue_counts, unit_code=code, now=self.as_of(),
-                               filters=filters, by_children=by_children, direct=direct)
+                               filters=filters, by_children=by_children, direct=direct, own=own)
         return frame.assign(overdue=overdue.reindex(frame.index, fill_value=0.0))
 
     def _rolled(self) -> frozenset[str]:
-        """The units the rollups answer for (none when built by another definition)."""
-        return self._cached("rolled", rollups.rolled_codes)
+        """The units the rollups answer for (none when built by another definition); kept in the
+        process per data version too (thousands of codes: unpickling them at every question cost
+        more than the question)."""
+        version = self.version()
+        held = self._rolled_held
+        if held is None or held[0] != version:
+            held = self._rolled_held = (version, self._cached("rolled", rollups.rolled_codes))
+        return held[1]
 
     def kpis(self, code: str, period: Period, filters: Filters = Filters()) -> dict:
         """``{"counts": {...}, "values": {indicator: value or None}}`` for one unit."""
@@ -311,11 +320,10 @@ class CityData:
             # Children tile their parent in the hierarchy, so the parent's counts are their sums:
             # one query serves the ranking and the KPI cards.
             # Rows attached to the unit itself (outside every grid below it, or naming the unit)
-            # are in no child: they are added once.
-            kids = self._counts(code, period, filters, by_children=True)
-            own = self._counts(code, period, filters, by_children=False, direct=True)
-            row = kids.drop(columns="population").sum().add(
-                own.drop(columns="population").sum(), fill_value=0).to_dict()
+            # are in no child: they are the frame's last row (``own``), added once.
+            frame = self._counts(code, period, filters, by_children=True, own=True)
+            names = [c for c in frame.columns if c != "population"]
+            row = dict(zip(names, (float(v) for v in frame[names].to_numpy().sum(axis=0)), strict=True))
             row["population"] = (self.unit(code) or {}).get("population")
         else:
             counts = self._counts(code, period, filters, by_children=False)
@@ -324,9 +332,11 @@ class CityData:
 
     def children_kpis(self, code: str, period: Period, filters: Filters = Filters()) -> pd.DataFrame:
         """One row per child: code, name, level, every count and every indicator value."""
-        counts = self._counts(code, period, filters, by_children=True)
-        kids = pd.DataFrame(self.children(code), columns=["code", "name", "level"]).set_index("code")
-        values = pd.DataFrame([compute(row) for _, row in counts.iterrows()], index=counts.index,
+        children = self.children(code)
+        counts = self._counts(code, period, filters, by_children=True, own=bool(children))
+        counts = counts[counts.index != code]  # the unit's own row (``own``) is no child
+        kids = pd.DataFrame(children, columns=["code", "name", "level"]).set_index("code")
+        values = pd.DataFrame([compute(row) for row in counts.to_dict("records")], index=counts.index,
                               columns=list(INDICATORS))
         # A count that is also an indicator (受理, 超期) is one column, not two.
         values = values.drop(columns=[c for c in values.columns if c in counts.columns])

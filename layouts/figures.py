@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 from dash import Patch
 
 from dashboard import strings, theme
@@ -75,47 +74,51 @@ POINTS_TRACE = 2  # at a grid, its cases as dots (customdata: category, status, 
 
 def unit_map(*, geojson_url: str, rows: list[dict], metric: str, bounds, drill_key: str,
              style: dict, points: list[dict] | None = None, labels=(), targets: dict | None = None,
-             screen: dict | None = None) -> go.Figure:
+             screen: dict | None = None) -> dict:
     """The children of the current unit coloured by ``metric`` on its fixed scale (``dashboard.
     scales``); ``rows`` carry code, name, metric. At a grid (no children) ``rows`` is the grid
-    itself and ``points`` its cases. ``labels`` are the names written on the map."""
+    itself and ``points`` its cases. ``labels`` are the names written on the map.
+
+    A plain figure dict (no ``plotly.graph_objects``: its validation cost more than the rest of a
+    render; see docs/ARCHITECTURE.md)."""
     codes = [r["code"] for r in rows]
     names = [r["name"] for r in rows]
     z, text, scale = _values(metric, rows, targets)
-    fig = go.Figure()
-    fig.add_trace(go.Choroplethmap(
-        geojson=geojson_url, featureidkey="properties.code", locations=codes, z=[0] * len(codes),
-        colorscale=[[0, theme.PANEL], [1, theme.PANEL]], showscale=False, hoverinfo="skip",
-        marker={"line": {"color": theme.BOUNDARY, "width": 1.2}},
-    ))
+    line = {"color": theme.BOUNDARY, "width": 1.2}
+    base = {"type": "choroplethmap", "geojson": geojson_url, "featureidkey": "properties.code",
+            "locations": codes, "z": [0] * len(codes), "colorscale": [[0, theme.PANEL], [1, theme.PANEL]],
+            "showscale": False, "hoverinfo": "skip", "marker": {"line": dict(line)}}
     # One grid alone has nothing to compare with: drawn in a neutral tint, its cases over it.
     colours = [list(s) for s in scale.colorscale] if points is None else [[0, theme.ALONE], [1, theme.ALONE]]
-    fig.add_trace(go.Choroplethmap(
-        geojson=geojson_url, featureidkey="properties.code", locations=codes, z=z,
-        zmin=scale.zmin, zmax=scale.zmax, colorscale=colours,
-        customdata=names, text=text, hovertemplate="<b>%{customdata}</b><br>%{text}<extra></extra>",
-        marker={"line": {"color": theme.BOUNDARY, "width": 1.2}, "opacity": 0.85},
-        showscale=points is None,  # one grid alone needs no colour scale
-        colorbar={"thickness": 14, "len": 0.5, **scale.colorbar(), "x": 0.99, "xanchor": "right",
-                  "y": 0.04, "yanchor": "bottom", "bgcolor": "rgba(5,13,26,0.6)"},
-    ))
+    values = {
+        "type": "choroplethmap", "geojson": geojson_url, "featureidkey": "properties.code",
+        "locations": codes, "z": z, "zmin": scale.zmin, "zmax": scale.zmax, "colorscale": colours,
+        "customdata": names, "text": text, "hovertemplate": "<b>%{customdata}</b><br>%{text}<extra></extra>",
+        "marker": {"line": dict(line), "opacity": 0.85},
+        "showscale": points is None,  # one grid alone needs no colour scale
+        "colorbar": {"thickness": 14, "len": 0.5, **scale.colorbar(), "x": 0.99, "xanchor": "right",
+                     "y": 0.04, "yanchor": "bottom", "bgcolor": "rgba(5,13,26,0.6)"},
+    }
+    data = [base, values]
     if points is not None:
-        fig.add_trace(go.Scattermap(
-            lon=[p["lon"] for p in points], lat=[p["lat"] for p in points], mode="markers",
-            marker={"size": 11, "color": [theme.STATUS_COLORS.get(p["status"], theme.ACCENT)
-                                          for p in points]},
-            customdata=[[p["category"], p["status"], p["reported_at"], p.get("external_id"),
-                         p.get("grid_code")] for p in points],
-            hovertemplate="%{customdata[0]} · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
-        ))
+        data.append({
+            "type": "scattermap", "lon": [p["lon"] for p in points], "lat": [p["lat"] for p in points],
+            "mode": "markers",
+            "marker": {"size": 11, "color": [theme.STATUS_COLORS.get(p["status"], theme.ACCENT)
+                                             for p in points]},
+            "customdata": [[p["category"], p["status"], p["reported_at"], p.get("external_id"),
+                            p.get("grid_code")] for p in points],
+            "hovertemplate": "%{customdata[0]} · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+        })
     where = maps.view(bounds, labels, screen)
-    fig.update_layout(
-        template=theme.TEMPLATE, **where, map_style=style, showlegend=False,
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+    layout = {
+        "template": theme.template_json(), **where, "showlegend": False,
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
         # A new unit resets the view; a refresh of the same unit keeps the user's pan and zoom.
-        uirevision=drill_key,
-    )
-    return maps.under_base_features(fig, style)
+        "uirevision": drill_key,
+    }
+    layout["map"] = {**where["map"], "style": style}
+    return maps.under_base_features({"data": data, "layout": layout}, style)
 
 
 def map_values_patch(rows: list[dict], metric: str, targets: dict | None = None) -> Patch:
@@ -138,37 +141,40 @@ def map_values_patch(rows: list[dict], metric: str, targets: dict | None = None)
 _STEP_TICKS = {"D": "%m-%d", "W": "%m-%d", "M": "%Y-%m"}
 
 
-def trend_figure(days: list[str], values: list[int], step: str = "D") -> go.Figure:
-    """Cases per day, week (from its Monday) or month (``step``)."""
-    fig = go.Figure(go.Scatter(
-        x=days, y=values, mode="lines+markers", line={"color": theme.ACCENT, "width": 3},
-        marker={"size": 5}, fill="tozeroy", fillcolor="rgba(51,209,255,0.15)",
-        hovertemplate="%{x}<br>%{y} " + strings.CASES_AXIS + "<extra></extra>",
-    ))
+def trend_figure(days: list[str], values: list[int], step: str = "D") -> dict:
+    """Cases per day, week (from its Monday) or month (``step``), as a plain figure dict."""
+    trace = {
+        "type": "scatter", "x": list(days), "y": list(values), "mode": "lines+markers",
+        "line": {"color": theme.ACCENT, "width": 3}, "marker": {"size": 5}, "fill": "tozeroy",
+        "fillcolor": "rgba(51,209,255,0.15)",
+        "hovertemplate": "%{x}<br>%{y} " + strings.CASES_AXIS + "<extra></extra>",
+    }
     # Counts are whole numbers: never a tick at 0.5.
     yaxis = {"rangemode": "tozero", "nticks": 5, "tickformat": ",d"}
     if max(values, default=0) < 5:
         yaxis["dtick"] = 1
-    fig.update_layout(template=theme.TEMPLATE, margin={"l": 48, "r": 12, "t": 8, "b": 36},
-                      xaxis={"tickformat": _STEP_TICKS[step], "nticks": 6, "type": "date"}, yaxis=yaxis)
-    return fig
+    layout = {"template": theme.template_json(), "margin": {"l": 48, "r": 12, "t": 8, "b": 36},
+              "xaxis": {"tickformat": _STEP_TICKS[step], "nticks": 6, "type": "date"}, "yaxis": yaxis}
+    return {"data": [trace], "layout": layout}
 
 
-def category_figure(categories: list[str], values: list[int]) -> go.Figure:
+def category_figure(categories: list[str], values: list[int]) -> dict:
+    """Cases per category, largest on top, as a plain figure dict."""
     pairs = list(zip(categories, values, strict=True))[::-1]  # largest on top
-    fig = go.Figure(go.Bar(
-        x=[v for _, v in pairs], y=[c for c, _ in pairs], orientation="h",
-        marker={"color": [theme.CATEGORY_COLORS[i % len(theme.CATEGORY_COLORS)]
-                          for i in range(len(pairs))][::-1]},
-        text=[f"{v:,}" for _, v in pairs], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}：%{x} " + strings.CASES_AXIS + "<extra></extra>",
-    ))
-    fig.update_layout(template=theme.TEMPLATE, margin={"l": 90, "r": 56, "t": 4, "b": 24},
-                      xaxis={"showgrid": False, "showticklabels": False}, bargap=0.28)
+    trace = {
+        "type": "bar", "x": [v for _, v in pairs], "y": [c for c, _ in pairs], "orientation": "h",
+        "marker": {"color": [theme.CATEGORY_COLORS[i % len(theme.CATEGORY_COLORS)]
+                             for i in range(len(pairs))][::-1]},
+        "text": [f"{v:,}" for _, v in pairs], "textposition": "outside", "cliponaxis": False,
+        "hovertemplate": "%{y}：%{x} " + strings.CASES_AXIS + "<extra></extra>",
+    }
+    layout = {"template": theme.template_json(), "margin": {"l": 90, "r": 56, "t": 4, "b": 24},
+              "xaxis": {"showgrid": False, "showticklabels": False}, "bargap": 0.28}
     if not pairs:
-        fig.add_annotation(text=strings.NO_CASES, showarrow=False, font={"color": theme.MUTED})
-        fig.update_yaxes(visible=False)
-    return fig
+        layout["annotations"] = [{"text": strings.NO_CASES, "showarrow": False,
+                                  "font": {"color": theme.MUTED}}]
+        layout["yaxis"] = {"visible": False}
+    return {"data": [trace], "layout": layout}
 
 
 def _nan(value) -> float:

@@ -28,11 +28,16 @@ def view(bounds, labels=(), screen: dict | None = None) -> dict:
             "clickmode": "none"}
 
 
-def under_base_features(fig: go.Figure, style: dict) -> go.Figure:
+def under_base_features(fig, style: dict):
     """Polygons drawn under the style's rivers and roads (``figures.map_style``), which would
-    otherwise be hidden under the units' fills."""
+    otherwise be hidden under the units' fills. ``fig``: a ``go.Figure`` or a plain figure dict."""
     if "base" in style.get("sources", {}):
-        fig.update_traces(below=BASE_FEATURES_LAYER, selector={"type": "choroplethmap"})
+        if isinstance(fig, dict):
+            for trace in fig["data"]:
+                if trace.get("type") == "choroplethmap":
+                    trace["below"] = BASE_FEATURES_LAYER
+        else:
+            fig.update_traces(below=BASE_FEATURES_LAYER, selector={"type": "choroplethmap"})
     return fig
 
 

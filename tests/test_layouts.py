@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+import plotly.graph_objects as go
 from dash import html
 
 from dashboard.indicators import KPI_CARDS
@@ -67,17 +68,19 @@ def test_unit_map_fits_the_bounds_and_keys_the_view_to_the_unit():
     rows = [{"code": "a", "name": "甲", "accepted": 5}, {"code": "b", "name": "乙", "accepted": 9}]
     fig = figures.unit_map(geojson_url="/geo/x.geojson", rows=rows, metric="accepted",
                            bounds=(114.0, 30.0, 114.2, 30.1), drill_key="x", style=figures.map_style())
-    assert fig.layout.uirevision == "x"
-    assert 114.09 < fig.layout.map.center.lon < 114.11
-    values = fig.data[figures.VALUES]
-    assert list(values.locations) == ["a", "b"] and list(values.z) == [5, 9]
+    assert fig["layout"]["uirevision"] == "x"
+    assert 114.09 < fig["layout"]["map"]["center"]["lon"] < 114.11
+    values = fig["data"][figures.VALUES]
+    assert list(values["locations"]) == ["a", "b"] and list(values["z"]) == [5, 9]
+    assert go.Figure(fig).data[figures.VALUES].type == "choroplethmap"  # a valid Plotly figure
     patch = figures.map_values_patch([{**r, "accepted": 1} for r in rows], "accepted")
     assert patch is not None
 
 
 def test_trend_of_small_counts_has_whole_ticks():
     fig = figures.trend_figure(["2026-01-01", "2026-01-02"], [0, 2])
-    assert fig.layout.yaxis.dtick == 1 and fig.layout.yaxis.tickformat == ",d"
+    assert fig["layout"]["yaxis"]["dtick"] == 1 and fig["layout"]["yaxis"]["tickformat"] == ",d"
+    assert go.Figure(fig).layout.yaxis.dtick == 1  # a valid Plotly figure
 
 
 def test_alarms_say_how_late_or_why():

@@ -3,6 +3,7 @@ the screen, the map's fit and names, periods, the coverage headline and the base
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import date
 
@@ -97,13 +98,16 @@ def test_figures_scale_from_the_design_size_to_the_screen():
     fig = figures.category_figure(["治安", "信访"], [3, 1])
     scaled = theme.scale_figure(go.Figure(fig), 2)
     assert scaled.layout.font.size == 2 * theme.FONT_SIZE
-    assert scaled.layout.margin.l == 2 * fig.layout.margin.l
+    assert scaled.layout.margin.l == 2 * fig["layout"]["margin"]["l"]
+    plain = theme.scale_figure(copy.deepcopy(fig), 2)  # a plain figure dict scales the same
+    assert go.Figure(plain).to_plotly_json() == scaled.to_plotly_json()
     rows = [{"code": "a", "name": "甲", "accepted": 5}]
     points = [{"lon": 114.0, "lat": 30.0, "status": "受理", "category": "治安", "reported_at": "x"}]
     map_fig = figures.unit_map(geojson_url="/x", rows=rows, metric="accepted", bounds=(114, 30, 114.1, 30.1),
                                drill_key="a", style=figures.map_style(), points=points)
     theme.scale_figure(map_fig, 2)
-    assert map_fig.data[figures.VALUES].colorbar.thickness == 28 and map_fig.data[2].marker.size == 22
+    assert map_fig["data"][figures.VALUES]["colorbar"]["thickness"] == 28
+    assert map_fig["data"][2]["marker"]["size"] == 22
 
 
 def test_graphs_start_dark_and_without_a_toolbar():
@@ -224,7 +228,7 @@ def test_base_features_are_drawn_from_a_local_file(tmp_path):
     assert style["sources"]["base"]["data"] == loaded  # inline: nothing fetched
     fig = figures.unit_map(geojson_url="/x", rows=[{"code": "a", "name": "甲", "accepted": 1}],
                            metric="accepted", bounds=(114, 30, 114.1, 30.1), drill_key="a", style=style)
-    assert {t.below for t in fig.data} == {maps.BASE_FEATURES_LAYER}  # polygons under the rivers
+    assert {t["below"] for t in fig["data"]} == {maps.BASE_FEATURES_LAYER}  # polygons under the rivers
 
 
 # --- a local base map ----------------------------------------------------------------------------

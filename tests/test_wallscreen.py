@@ -1,5 +1,6 @@
 """The views' decisions, called as plain functions (no browser): URL sync, view model, tour."""
 
+import json
 from datetime import date
 
 import pytest
@@ -7,11 +8,14 @@ from dash import no_update
 from dash.exceptions import PreventUpdate
 from flask import Flask
 from flask_caching import Cache
+from plotly.io.json import to_json_plotly
 
 from callbacks import coverage, heat, wallscreen
 from callbacks.wiring import next_tour_unit, resolve, sync_view
 from dashboard import ids, strings
 from dashboard.viewstate import BadRequest, Filters, ViewState
+from data.access import Principal
+from data.scoped import ScopedData
 from data.service import CityData
 
 TODAY = date(2026, 11, 20)
@@ -164,3 +168,57 @@ def test_an_external_insert_reaches_the_screen_on_the_next_refresh(postgis_demo_
     assert data.version(fresh=True) != version  # what the refresh tick compares
     for code in chain:
         assert view_model(data, search.format(code))["kpis"]["accepted"] == before[code] + 1, code
+
+
+def _resolved(data, search, screen=None) -> dict:
+    vm = resolve(data, search)
+    vm["href"] = lambda code: wallscreen.VIEW.href(vm["state"], code)
+    vm["screen"], vm["scale"] = screen or {"width": 1920, "height": 1080}, 1.0
+    return vm
+
+
+def _counted_build(data, vm, built: list):
+    def build():
+        built.append(vm["code"])
+        return wallscreen.panels(data, wallscreen.view_model(data, vm), style={}, drawn=None)
+    return build
+
+
+def _json(panels: dict) -> dict:
+    return json.loads(to_json_plotly({k: v for k, v in panels.items() if k not in ("updated", "last_good")}))
+
+
+def test_a_repeat_render_comes_from_the_panel_cache_and_equals_a_fresh_one(data):
+    district = data.children(data.roots()[0]["code"])[0]["code"]
+    search = f"?unit={district}&period=custom&from=2026-10-22&to=2026-11-20"
+    vm, built = _resolved(data, search), []
+    first = wallscreen.cached_panels(data, vm, None, _counted_build(data, vm, built))
+    again = wallscreen.cached_panels(data, vm, None, _counted_build(data, vm, built))
+    assert built == [district]  # the second render built nothing
+    assert _json(again) == _json(first) and isinstance(first["map"], dict)
+    # Another screen size, period or metric is another question.
+    for other in (_resolved(data, search, {"width": 3840, "height": 2160}),
+                  _resolved(data, search.replace("2026-10-22", "2026-10-23")),
+                  _resolved(data, search + "&metric=overdue")):
+        wallscreen.cached_panels(data, other, None, _counted_build(data, other, built))
+    assert len(built) == 4
+    # A unit without children lists case records: never kept.
+    grid = district
+    while kids := data.children(grid):
+        grid = kids[0]["code"]
+    leaf = _resolved(data, f"?unit={grid}&period=year")
+    for _ in range(2):
+        wallscreen.cached_panels(data, leaf, None, _counted_build(data, leaf, built))
+    assert built[-2:] == [grid, grid]
+
+
+def test_the_panel_cache_keeps_roles_and_scopes_apart(data):
+    city = data.roots()[0]["code"]
+    district = data.children(city)[0]["code"]
+    search = f"?unit={district}&period=custom&from=2026-10-22&to=2026-11-20"
+    built = []
+    for role, scope in (("analyst", city), ("viewer", city), ("analyst", district), ("viewer", city)):
+        scoped = ScopedData(data, Principal(f"t-{role}", role, scope))
+        vm = _resolved(scoped, search)
+        wallscreen.cached_panels(scoped, vm, None, _counted_build(scoped, vm, built))
+    assert len(built) == 3  # only the second viewer's render came from the cache

@@ -38,12 +38,13 @@ def screen_figure(name: str, a: dict) -> go.Figure:
     style, code = print_theme.MAP_STYLE, a["unit"]["code"]
     geometry = a.get("geometry")
     if name == "map":
-        return figures.unit_map(geojson_url=geometry.collection, rows=a["map_rows"], metric=a["metric"],
-                                bounds=geometry.bounds, drill_key=code, style=style, points=a["points"])
+        return go.Figure(figures.unit_map(
+            geojson_url=geometry.collection, rows=a["map_rows"], metric=a["metric"],
+            bounds=geometry.bounds, drill_key=code, style=style, points=a["points"]))
     if name == "trend":
-        return figures.trend_figure(list(a["trend"].index), a["trend"].tolist())
+        return go.Figure(figures.trend_figure(list(a["trend"].index), a["trend"].tolist()))
     if name == "categories":
-        return figures.category_figure(list(a["categories"].index), a["categories"].tolist())
+        return go.Figure(figures.category_figure(list(a["categories"].index), a["categories"].tolist()))
     if name == "ranking":
         return ranking_figure(a["children"], a["metric"])
     if name == "heat":
