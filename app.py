@@ -7,6 +7,7 @@ the factory (``gunicorn 'app:create_server()'``), tests build their own app with
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -116,6 +117,15 @@ def _http(server) -> None:
         COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,  # no ETag answers (304) to per-user pages
     )
     Compress(server)
+
+    @server.before_request
+    def _static_etag():
+        # Flask-Compress sends an unversioned file's ETag as "<tag>:br"; Dash compares the
+        # browser's If-None-Match with "<tag>" itself, so plotly.js (loaded from an unversioned
+        # URL) was sent again on every visit instead of a 304.
+        tag = request.environ.get("HTTP_IF_NONE_MATCH", "")
+        if request.path.startswith(_STATIC_PREFIXES) and re.fullmatch(r'"[^"]+:(br|gzip)"', tag):
+            request.environ["HTTP_IF_NONE_MATCH"] = tag.rsplit(":", 1)[0] + '"'
 
     @server.after_request
     def _cache_headers(response):  # runs before Flask-Compress's (registered later, runs first)

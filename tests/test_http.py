@@ -56,6 +56,9 @@ def test_scripts_and_styles_are_compressed_and_kept_for_a_year(client):
         response = client.get(plotly, headers={"Accept-Encoding": encoding})
         assert response.headers["Content-Encoding"] == encoding
         assert len(response.data) < 1_500_000  # 4.8 MB uncompressed
+        again = client.get(plotly, headers={"Accept-Encoding": encoding,
+                                            "If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304 and not again.data  # a second visit revalidates it
     scripts = re.findall(r'src="(/_dash-component-suites/[^"]+\.js)"', page)
     assert len(scripts) > 5
     for script in scripts:  # fingerprinted by Dash
