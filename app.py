@@ -74,7 +74,25 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     # Last: the CSP holds the hash of every inline script.
     auth.register(app, Accounts.beside(settings.db_url, store.engine), settings)
     app.server.config["CITYBRAIN_DATA"] = data
+    _one_connection_per_request(app.server, data)
     return app
+
+
+def _one_connection_per_request(server, data: CityData) -> None:
+    """Every question a request asks of the store on one connection, taken at its first question
+    and given back when the request ends (docs/ARCHITECTURE.md, "The way a click travels")."""
+    from flask import g
+
+    @server.before_request
+    def _open():
+        g.citybrain_session = data.session()
+        g.citybrain_session.__enter__()
+
+    @server.teardown_request
+    def _close(_exc):
+        session = g.pop("citybrain_session", None)
+        if session is not None:
+            session.__exit__(None, None, None)
 
 
 # --- HTTP: compression and cache headers (docs/ARCHITECTURE.md) ---------------------------------

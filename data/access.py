@@ -37,6 +37,7 @@ from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from data.schema import api_tokens, audit_log, unit_closure, units, users
+from data.stores.base import reading
 
 ROLES = ("admin", "analyst", "viewer")
 TOKEN_ROLES = ("display", "writer", "analyst", "viewer")
@@ -198,29 +199,33 @@ class Accounts:
     def _begin(self):
         return self.engine.begin()
 
+    def _read(self):
+        """A connection for look-ups (no transaction round trips on PostgreSQL)."""
+        return reading(self.engine)
+
     # --- units ---
 
     def chain(self, code: str) -> list[str]:
         """The codes from the root down to ``code`` (empty for an unknown code)."""
         query = (select(unit_closure.c.ancestor_code).where(unit_closure.c.descendant_code == code)
                  .order_by(unit_closure.c.depth.desc()))
-        with self._begin() as conn:
+        with self._read() as conn:
             return [r[0] for r in conn.execute(query)]
 
     def require_unit(self, code: str) -> None:
-        with self._begin() as conn:
+        with self._read() as conn:
             if conn.execute(select(units.c.code).where(units.c.code == code)).first() is None:
                 raise ValueError(f"未找到单元 unit not found: {code}")
 
     def root_code(self) -> str | None:
-        with self._begin() as conn:
+        with self._read() as conn:
             return conn.execute(select(units.c.code).where(units.c.parent_code.is_(None))
                                 .order_by(units.c.code)).scalar()
 
     # --- people ---
 
     def has_users(self) -> bool:
-        with self._begin() as conn:
+        with self._read() as conn:
             return conn.execute(select(func.count()).select_from(users)).scalar() > 0
 
     def add_user(self, name: str, role: str, unit: str, password: str) -> None:
@@ -239,7 +244,7 @@ class Accounts:
     def list_users(self) -> list[dict]:
         query = select(users.c.name, users.c.role, users.c.unit_code, users.c.disabled,
                        users.c.created_at, users.c.password_changed_at).order_by(users.c.name)
-        with self._begin() as conn:
+        with self._read() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def _update_user(self, name: str, **values) -> None:
@@ -254,7 +259,7 @@ class Accounts:
         self._update_user(name, password_hash=hash_password(password), password_changed_at=_now())
 
     def _user_row(self, name: str):
-        with self._begin() as conn:
+        with self._read() as conn:
             return conn.execute(select(users).where(users.c.name == name)).mappings().first()
 
     def authenticate(self, name: str, password: str) -> Principal | None:
@@ -301,7 +306,7 @@ class Accounts:
     def list_tokens(self) -> list[dict]:
         query = select(api_tokens.c.name, api_tokens.c.role, api_tokens.c.unit_code,
                        api_tokens.c.created_at, api_tokens.c.revoked_at).order_by(api_tokens.c.name)
-        with self._begin() as conn:
+        with self._read() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     def revoke_token(self, name: str) -> None:
@@ -316,7 +321,7 @@ class Accounts:
         """The active token's principal (``once``: a one-time login token, used up now)."""
         query = select(api_tokens).where(api_tokens.c.token_hash == token_hash(token),
                                          api_tokens.c.revoked_at.is_(None))
-        with self._begin() as conn:
+        with (self._begin() if once else self._read()) as conn:
             row = conn.execute(query).mappings().first()
             if row is None or (row["role"] == ONCE_ROLE) != once:
                 return None
@@ -331,7 +336,7 @@ class Accounts:
     def token_named(self, name: str) -> Principal | None:
         """The active token ``name`` (a display's cookie names its token; revoking ends it)."""
         query = select(api_tokens).where(api_tokens.c.name == name, api_tokens.c.revoked_at.is_(None))
-        with self._begin() as conn:
+        with self._read() as conn:
             row = conn.execute(query).mappings().first()
         if row is None or row["role"] == ONCE_ROLE:
             return None
@@ -357,7 +362,7 @@ class Accounts:
             query = query.where(c.actor == actor)
         if action:
             query = query.where(c.action == action)
-        with self._begin() as conn:
+        with self._read() as conn:
             return [dict(r) for r in conn.execute(query.order_by(c.id)).mappings()]
 
     def failures(self, *, minutes: int, actor: str | None = None, address: str | None = None,
@@ -372,5 +377,5 @@ class Accounts:
             query = query.where(c.address == address)
         if object is not None:
             query = query.where(c.object == object)
-        with self._begin() as conn:
+        with self._read() as conn:
             return conn.execute(query).scalar()

@@ -11,7 +11,7 @@ from datetime import datetime, time, timedelta
 from types import SimpleNamespace
 
 import pandas as pd
-from sqlalchemy import BigInteger, Float, and_, case, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import BigInteger, Float, Integer, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection
 
 from dashboard import vocab
@@ -847,7 +847,9 @@ def _level_period_rollups(level: str, scope, start: datetime, end: datetime,
         else:
             counts = [col for col in case_count_columns(ROLLUP_INTERVENTION_SECONDS, INCIDENT_CATEGORIES)
                       if col.name in names]
-            parts.append(select(cases.c.grid_code.label("code"), *_signed(counts, sign))
+            # integer, like the rollups' columns: a sum over bigint is PostgreSQL's numeric sum (slow)
+            counts = [cast(col, Integer).label(col.name) for col in _signed(counts, sign)]
+            parts.append(select(cases.c.grid_code.label("code"), *counts)
                          .where(*scope(cases.c.grid_code), cases.c.reported_at >= lo,
                                 cases.c.reported_at < hi)
                          .group_by(cases.c.grid_code))
@@ -861,15 +863,19 @@ def _level_period_rollups(level: str, scope, start: datetime, end: datetime,
 
 def _level_parts(conn: Connection, *, unit_code: str, level: str, start: datetime, end: datetime,
                  now: datetime, filters: Filters, intervention_seconds: int, parts: tuple[str, ...],
-                 rolled: frozenset, names: tuple[str, ...], grouped: bool = True):
+                 rolled: frozenset, names: tuple[str, ...], grouped: bool = True,
+                 root: bool | None = None):
     """``(members, {part: query})`` of :func:`level_counts`: the units of ``level`` below
     ``unit_code`` (code, name, parent_code, population), and each part's counts by ``code``
-    (``grouped`` False: the period's counts may come in several rows per unit, to be summed)."""
+    (``grouped`` False: the period's counts may come in several rows per unit, to be summed).
+    ``root``: whether ``unit_code`` is the one root (asked when None)."""
     below = select(unit_closure.c.descendant_code).where(unit_closure.c.ancestor_code == unit_code)
-    roots = conn.execute(select(units.c.code).where(units.c.parent_code.is_(None)).limit(2)).scalars().all()
+    if root is None:
+        roots = select(units.c.code).where(units.c.parent_code.is_(None)).limit(2)
+        root = conn.execute(roots).scalars().all() == [unit_code]
 
     def under(col):  # the one root has everything under it: no look-up of every unit below
-        return [] if roots == [unit_code] else [col.in_(below)]
+        return [] if root else [col.in_(below)]
 
     level_codes = select(units.c.code).where(units.c.level == level, *under(units.c.code))
     members = select(units.c.code, units.c.name, units.c.parent_code, units.c.population).where(
@@ -960,53 +966,123 @@ def level_ranking(conn: Connection, *, unit_code: str, level: str, start: dateti
                   now: datetime, numerator: str, denominator: str | None, scale: float, ascending: bool,
                   min_cases: int, limit: int, filters: Filters = Filters(), intervention_seconds: int = 3600,
                   parts: tuple[str, ...] = ("cases",), rolled: frozenset = frozenset(),
-                  names: tuple[str, ...] = CASE_COUNTS) -> dict:
+                  names: tuple[str, ...] = CASE_COUNTS, root: bool | None = None) -> dict:
     """The units of ``level`` below ``unit_code`` ranked by ``numerator / denominator * scale``
     (``numerator`` alone without a denominator; no value where the denominator is zero or empty),
     in the database: only the ``limit`` first rows leave it. The counts are :func:`level_counts`'s
     (same parts, same rollups); a unit takes part with at least ``min_cases`` cases and a value.
     Ties by more cases, then code. ``{"rows": [{code, name, parent_code, accepted, value}],
-    "considered": N, "eligible": M}``."""
+    "considered": N, "eligible": M}``. ``root``: whether ``unit_code`` is the one root (asked
+    when None)."""
     members, queries = _level_parts(conn, unit_code=unit_code, level=level, start=start, end=end, now=now,
                                     filters=filters, intervention_seconds=intervention_seconds,
-                                    parts=parts, rolled=rolled, names=names, grouped=False)
-    # One aggregate over the members (with zeros) and every part's rows, no join: the members are
-    # what HAVING keeps; names and parents are joined to the few rows that leave.
+                                    parts=parts, rolled=rolled, names=names, grouped=False, root=root)
     subs = [q.subquery(name) for name, q in queries.items()]
     counted = [col.name for sub in subs for col in sub.c if col.name != "code"]
-    mem = members.subquery("members")
-    rows = [select(mem.c.code, literal(1).label("member"), mem.c.population,
-                   *(literal(0).label(n) for n in counted))]
-    for sub in subs:
-        rows.append(select(sub.c.code, literal(0), null(),
-                           *(sub.c[n] if n in sub.c else literal(0) for n in counted)))
-    every = union_all(*rows).subquery("every")
-    agg = (select(every.c.code, func.max(every.c.population).label("population"),
-                  *(cast(func.sum(every.c[n]), BigInteger).label(n) for n in counted))
-           .group_by(every.c.code).having(func.max(every.c.member) == 1).subquery("agg"))
+    # A unit without a row has every count zero: it can only take part with no denominator and no
+    # minimum volume. Otherwise, at grid level, when the grids are exactly the units nothing is
+    # rolled up into (the leaves: checked in the same statement), the rows of the units not in
+    # ``rollup_units`` are the members': no list of members to add to every part's rows.
+    if level == "grid" and rolled and (denominator is not None or min_cases > 0):
+        found = _leaf_ranking(conn, subs, counted, members, level=level, numerator=numerator,
+                              denominator=denominator, scale=scale, ascending=ascending,
+                              min_cases=min_cases, limit=limit)
+        if found is not None:
+            return found
+    return _member_ranking(conn, subs, counted, members, numerator=numerator, denominator=denominator,
+                           scale=scale, ascending=ascending, min_cases=min_cases, limit=limit)
 
+
+def _integers(sub, counted) -> list:
+    """``sub``'s counts in the order of ``counted`` (zero where it has none) as integers: summed,
+    PostgreSQL's bigint would take its numeric sum (several times slower over 20,000 grids)."""
+    return [cast(sub.c[n], Integer).label(n) if n in sub.c else literal(0).label(n) for n in counted]
+
+
+def _rank_value(agg, numerator: str, denominator: str | None, scale: float):
+    """``numerator / denominator * scale`` over ``agg``'s counts (a missing count is zero), in
+    floating point, no value where the denominator is zero: as ``dashboard.indicators`` computes."""
     def count(name):
         return agg.c[name] if name in agg.c else literal(0)
 
     value = cast(count(numerator), Float)
     if denominator is not None:
-        value = value / func.nullif(cast(count(denominator), Float), 0) * scale
-    eligible = and_(count("accepted") >= min_cases, value.isnot(None))
-    ranked = select(agg.c.code, count("accepted").label("accepted"), value.label("value"),
+        value = value / func.nullif(cast(count(denominator), Float), 0, type_=Float) * literal(scale, Float)
+    return count("accepted"), value
+
+
+def _rank_order(c, ascending: bool) -> list:
+    return [c.value.asc() if ascending else c.value.desc(), c.accepted.desc(), c.code]
+
+
+def _ranked_rows(found) -> list[dict]:
+    return [{"code": f.code, "name": f.name, "parent_code": f.parent_code, "accepted": int(f.accepted),
+             "value": float(f.value)} for f in found]
+
+
+def _leaf_ranking(conn: Connection, subs, counted, members, *, level, numerator, denominator, scale,
+                  ascending, min_cases, limit) -> dict | None:
+    """:func:`level_ranking` from the parts' rows of the leaf units alone (no member list), or None
+    when the units of ``level`` are not exactly the leaves (then the caller adds the members)."""
+    every = union_all(*(select(sub.c.code, *_integers(sub, counted)) for sub in subs)).subquery("every")
+    agg = (select(every.c.code, *(cast(func.sum(every.c[n]), BigInteger).label(n) for n in counted))
+           .where(every.c.code.not_in(select(rollup_units.c.code)))
+           .group_by(every.c.code).subquery("agg"))
+    accepted, value = _rank_value(agg, numerator, denominator, scale)
+    ranked = select(agg.c.code, accepted.label("accepted"), value.label("value")).subquery("ranked")
+    r = ranked.c
+    top = (select(r.code, r.accepted, r.value, func.count().over().label("n_eligible"))
+           .where(r.accepted >= min_cases, r.value.isnot(None))
+           .order_by(*_rank_order(r, ascending)).limit(limit).subquery("top"))
+    # How many members there are, and whether any unit is a grid but not a leaf or the reverse.
+    # One pass over the units: ``members`` selects from ``units`` alone, so its condition counts them.
+    is_leaf = units.c.code.not_in(select(rollup_units.c.code))
+    mismatched = or_(and_(units.c.level == level, ~is_leaf), and_(units.c.level != level, is_leaf))
+    facts = select(func.coalesce(func.sum(case((members.whereclause, 1), else_=0)), 0).label("considered"),
+                   func.coalesce(func.sum(case((mismatched, 1), else_=0)), 0).label("mismatched")
+                   ).select_from(units).subquery("facts")
+    t = top.c
+    named = select(t.code, t.accepted, t.value, t.n_eligible, units.c.name, units.c.parent_code).join(
+        units, units.c.code == t.code).subquery("named")
+    n = named.c
+    found = conn.execute(select(facts.c.considered, facts.c.mismatched, n.code, n.name, n.parent_code,
+                                n.accepted, n.value, n.n_eligible)
+                         .select_from(facts.outerjoin(named, literal(True)))
+                         .order_by(*_rank_order(n, ascending))).all()
+    if found[0].mismatched:
+        return None
+    rows = [f for f in found if f.code is not None]
+    return {"rows": _ranked_rows(rows), "considered": int(found[0].considered),
+            "eligible": int(rows[0].n_eligible) if rows else 0}
+
+
+def _member_ranking(conn: Connection, subs, counted, members, *, numerator, denominator, scale, ascending,
+                    min_cases, limit) -> dict:
+    """:func:`level_ranking` over the members (with zeros) and every part's rows."""
+    # One aggregate over the members (with zeros) and every part's rows, no join: the members are
+    # what HAVING keeps; names and parents are joined to the few rows that leave.
+    mem = members.subquery("members")
+    rows = [select(mem.c.code, literal(1).label("member"), *(literal(0).label(n) for n in counted))]
+    for sub in subs:
+        rows.append(select(sub.c.code, literal(0), *_integers(sub, counted)))
+    every = union_all(*rows).subquery("every")
+    agg = (select(every.c.code, *(cast(func.sum(every.c[n]), BigInteger).label(n) for n in counted))
+           .group_by(every.c.code).having(func.max(every.c.member) == 1).subquery("agg"))
+    accepted, value = _rank_value(agg, numerator, denominator, scale)
+    eligible = and_(accepted >= min_cases, value.isnot(None))
+    ranked = select(agg.c.code, accepted.label("accepted"), value.label("value"),
                     case((eligible, 1), else_=0).label("eligible")).subquery("ranked")
     r = ranked.c
-    order = [r.eligible.desc(), r.value.asc() if ascending else r.value.desc(), r.accepted.desc(), r.code]
     top = (select(r.code, r.accepted, r.value, r.eligible, func.count().over().label("considered"),
                   func.sum(r.eligible).over().label("n_eligible"))
-           .order_by(*order).limit(limit).subquery("top"))
+           .order_by(r.eligible.desc(), *_rank_order(r, ascending)).limit(limit).subquery("top"))
     t = top.c
-    order = [t.eligible.desc(), t.value.asc() if ascending else t.value.desc(), t.accepted.desc(), t.code]
     found = conn.execute(select(t.code, units.c.name, units.c.parent_code, t.accepted, t.value, t.eligible,
                                 t.considered, t.n_eligible)
-                         .join(units, units.c.code == t.code).order_by(*order)).all()
-    rows = [{"code": f.code, "name": f.name, "parent_code": f.parent_code, "accepted": int(f.accepted),
-             "value": float(f.value)} for f in found if f.eligible]
-    return {"rows": rows, "considered": int(found[0].considered) if found else 0,
+                         .join(units, units.c.code == t.code)
+                         .order_by(t.eligible.desc(), *_rank_order(t, ascending))).all()
+    return {"rows": _ranked_rows(f for f in found if f.eligible),
+            "considered": int(found[0].considered) if found else 0,
             "eligible": int(found[0].n_eligible or 0) if found else 0}
 
 

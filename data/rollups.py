@@ -282,10 +282,10 @@ def whole_days(start: datetime, end: datetime) -> bool:
 
 
 def rolled_codes(conn: Connection) -> frozenset[str]:
-    """The units the rollups answer for (none when they were built by another definition)."""
-    if not usable(conn):
-        return frozenset()
-    return frozenset(conn.execute(select(rollup_units.c.code)).scalars())
+    """The units the rollups answer for (none when they were built by another definition); one
+    statement."""
+    stored = select(rollup_state.c.value).where(rollup_state.c.key == "signature").scalar_subquery()
+    return frozenset(conn.execute(select(rollup_units.c.code).where(stored == signature(conn))).scalars())
 
 
 def covered(conn: Connection, codes, start: datetime, end: datetime, intervention_seconds: int,

@@ -40,7 +40,7 @@ from dashboard.indicators import INDICATORS, NO_VALUE, compute
 from data import grid_coverage, loop, queries, rises, rollups
 from data.coverage import coverage_summary
 from data.ingest import importer as ingest
-from data.stores.base import QueryTimeout, Store, StoreUnavailable
+from data.stores.base import QueryTimeout, Store, StoreUnavailable, reading
 from geo import cells as geo_cells
 from geo import coverage as geo_cov
 from geo.coverage import metric_epsg
@@ -228,10 +228,10 @@ class CityData:
         return self._cached("data_since", queries.data_since)
     def _query(self, fn, **kwargs):
         try:
-            conn = getattr(self._local, "conn", None)
+            conn = self._session_connection()
             if conn is not None:
                 return fn(conn, **kwargs)
-            with self.store.engine.connect() as conn:
+            with reading(self.store.engine) as conn:
                 return fn(conn, **kwargs)
         except SQLAlchemyError as exc:
             raise self.unavailable(exc) from exc
@@ -246,24 +246,41 @@ class CityData:
 
     @contextmanager
     def session(self):
-        """Every query inside on one connection (one pool checkout, one ping): a cold answer asks
-        several small questions, and on a busy server each round trip counts."""
-        if getattr(self._local, "conn", None) is not None:
+        """Every query inside on one connection (one pool checkout, one ping), taken at the first
+        query, none without one: a cold answer asks several small questions, and on a busy server
+        each round trip counts. The app opens one per request (docs/ARCHITECTURE.md)."""
+        if getattr(self._local, "session", False):
             yield
             return
-        try:
-            conn = self.store.engine.connect()
-        except SQLAlchemyError as exc:
-            raise self.unavailable(exc) from exc
-        self._local.conn = conn
+        self._local.session = True
         try:
             yield
         finally:
-            self._local.conn = None
-            conn.close()
+            self._local.session = False
+            conn, self._local.conn = getattr(self._local, "conn", None), None
+            if conn is not None:
+                conn.close()
+
+    def _session_connection(self):
+        """This thread's session connection (taken now if the session has none yet), else None."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None and getattr(self._local, "session", False):
+            conn = self._local.conn = reading(self.store.engine)
+        return conn
+
+    def _key(self, name: str, version: str, kwargs: dict) -> str:
+        return "cb:" + hashlib.sha1(repr((name, version, sorted(kwargs.items()))).encode()).hexdigest()
 
     def _cached(self, name: str, fn, **kwargs):
-        key = "cb:" + hashlib.sha1(repr((name, self.version(), sorted(kwargs.items()))).encode()).hexdigest()
+        return self._cached_as(self.version(), name, fn, **kwargs)
+
+    def _cached_units(self, name: str, fn, **kwargs):
+        """Like ``_cached`` for what follows the hierarchy alone (units, ancestors, the rolled-up
+        units): kept under the units part of the version, so a new case does not ask them again."""
+        return self._cached_as("units:" + self.version().split("|")[2], name, fn, **kwargs)
+
+    def _cached_as(self, version: str, name: str, fn, **kwargs):
+        key = self._key(name, version, kwargs)
         value = self.cache.get(key)
         if value is None:
             value = self._query(fn, **kwargs)
@@ -273,16 +290,18 @@ class CityData:
     # --- the hierarchy --------------------------------------------------------------------------
 
     def unit(self, code: str) -> dict | None:
-        return self._cached("unit", queries.unit, code=code)
+        """The unit (the last of its chain: the access check has asked for that already)."""
+        chain = self.ancestors(code)
+        return chain[-1] if chain else None
 
     def roots(self) -> list[dict]:
-        return self._cached("roots", queries.roots)
+        return self._cached_units("roots", queries.roots)
 
     def ancestors(self, code: str) -> list[dict]:
-        return self._cached("ancestors", queries.ancestors, code=code)
+        return self._cached_units("ancestors", queries.ancestors, code=code)
 
     def children(self, code: str) -> list[dict]:
-        return self._cached("children", queries.children, code=code)
+        return self._cached_units("children", queries.children, code=code)
 
     # --- indicators -----------------------------------------------------------------------------
 
@@ -306,12 +325,12 @@ class CityData:
 
     def _rolled(self) -> frozenset[str]:
         """The units the rollups answer for (none when built by another definition); kept in the
-        process per data version too (thousands of codes: unpickling them at every question cost
-        more than the question)."""
-        version = self.version()
+        process per units version (thousands of codes: unpickling them at every question cost
+        more than the question; a new case does not change them)."""
+        version = self.version().split("|")[2]
         held = self._rolled_held
         if held is None or held[0] != version:
-            held = self._rolled_held = (version, self._cached("rolled", rollups.rolled_codes))
+            held = self._rolled_held = (version, self._cached_units("rolled", rollups.rolled_codes))
         return held[1]
 
     def kpis(self, code: str, period: Period, filters: Filters = Filters()) -> dict:
@@ -631,7 +650,7 @@ class CityData:
 
     def _cached_call(self, name: str, fn, **kwargs):
         """Like ``_cached`` for a function that opens its own connections."""
-        key = "cb:" + hashlib.sha1(repr((name, self.version(), sorted(kwargs.items()))).encode()).hexdigest()
+        key = self._key(name, self.version(), kwargs)
         value = self.cache.get(key)
         if value is None:
             try:
@@ -744,7 +763,9 @@ class CityData:
         names = tuple(n for n in queries.CASE_COUNTS if n in needed | {"accepted"})
         # Ranked in the database (a city has tens of thousands of grids; ``limit`` rows leave it).
         # Worst first is ascending for a higher-is-better metric; ties by volume, then code.
-        answer = self._cached("level_ranking", partial(queries.level_ranking, rolled=self._rolled()),
+        ranked = partial(queries.level_ranking, rolled=self._rolled(),
+                         root=[r["code"] for r in self.roots()] == [code])
+        answer = self._cached("level_ranking", ranked,
                               unit_code=code, level=level, start=period.start, end=period.end, now=now,
                               filters=filters, intervention_seconds=self.intervention_seconds,
                               parts=parts, names=names, numerator=ind.numerator,

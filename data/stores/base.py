@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Engine, bindparam, delete, event, func, or_, select
+from sqlalchemy import Connection, Engine, bindparam, delete, event, func, or_, select
 
 from dashboard import vocab
 from data import rollups, schema
@@ -56,6 +56,33 @@ def raise_query_timeouts(engine: Engine, seconds: float, stopped_by_limit) -> No
         if stopped_by_limit(context.original_exception):
             return QueryTimeout(seconds)
         return None
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reads (close it, or use it in ``with``): on PostgreSQL the driver's own
+    autocommit, so a question costs its own round trip and no ``BEGIN`` and ``ROLLBACK`` around
+    it, and a statement that fails (a time limit) leaves no aborted transaction behind for the next
+    one. Never for writes: each statement would commit by itself.
+
+    (SQLAlchemy's ``isolation_level="AUTOCOMMIT"`` would do the same but costs psycopg2 a ``SET``
+    round trip at each checkout and return; the flag is the driver's alone, set back to
+    transactions when the pool takes the connection back.)"""
+    conn = engine.connect()
+    if engine.dialect.name == "postgresql":
+        if not event.contains(engine, "checkin", _transactions_again):
+            event.listen(engine, "checkin", _transactions_again)
+        record = conn.connection
+        try:
+            record.dbapi_connection.autocommit = True
+        except engine.dialect.loaded_dbapi.ProgrammingError:  # a transaction is open: stay in it
+            return conn
+        record.info["reading"] = True
+    return conn
+
+
+def _transactions_again(dbapi_connection, record) -> None:
+    if record.info.pop("reading", False) and dbapi_connection is not None:
+        dbapi_connection.autocommit = False
 
 
 @dataclass
