@@ -11,7 +11,20 @@ from datetime import datetime, time, timedelta
 from types import SimpleNamespace
 
 import pandas as pd
-from sqlalchemy import BigInteger, Float, Integer, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 
 from dashboard import vocab
@@ -983,7 +996,9 @@ def level_ranking(conn: Connection, *, unit_code: str, level: str, start: dateti
     # minimum volume. Otherwise, at grid level, when the grids are exactly the units nothing is
     # rolled up into (the leaves: checked in the same statement), the rows of the units not in
     # ``rollup_units`` are the members': no list of members to add to every part's rows.
-    if level == "grid" and rolled and (denominator is not None or min_cases > 0):
+    # (A unit's population is the member list's: a metric per head needs it.)
+    from_rows = {numerator, denominator} - {None} <= set(counted)
+    if level == "grid" and rolled and from_rows and (denominator is not None or min_cases > 0):
         found = _leaf_ranking(conn, subs, counted, members, level=level, numerator=numerator,
                               denominator=denominator, scale=scale, ascending=ascending,
                               min_cases=min_cases, limit=limit)
@@ -1062,11 +1077,13 @@ def _member_ranking(conn: Connection, subs, counted, members, *, numerator, deno
     # One aggregate over the members (with zeros) and every part's rows, no join: the members are
     # what HAVING keeps; names and parents are joined to the few rows that leave.
     mem = members.subquery("members")
-    rows = [select(mem.c.code, literal(1).label("member"), *(literal(0).label(n) for n in counted))]
+    rows = [select(mem.c.code, literal(1).label("member"), mem.c.population,
+                   *(literal(0).label(n) for n in counted))]
     for sub in subs:
-        rows.append(select(sub.c.code, literal(0), *_integers(sub, counted)))
+        rows.append(select(sub.c.code, literal(0), null(), *_integers(sub, counted)))
     every = union_all(*rows).subquery("every")
-    agg = (select(every.c.code, *(cast(func.sum(every.c[n]), BigInteger).label(n) for n in counted))
+    agg = (select(every.c.code, func.max(every.c.population).label("population"),
+                  *(cast(func.sum(every.c[n]), BigInteger).label(n) for n in counted))
            .group_by(every.c.code).having(func.max(every.c.member) == 1).subquery("agg"))
     accepted, value = _rank_value(agg, numerator, denominator, scale)
     eligible = and_(accepted >= min_cases, value.isnot(None))
