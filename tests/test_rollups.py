@@ -195,6 +195,64 @@ def test_the_ranking_in_the_database_equals_the_ranking_of_the_raw_counts(demo_s
         assert ranked >= 10
 
 
+def _rank(conn, rolled, *, code, level="grid", metric="closure_rate", start, end, min_cases=10, limit=20,
+          ascending=True) -> tuple[dict, dict]:
+    """``level_ranking`` from the rollups, and the same ranking of every unit's raw counts."""
+    from dashboard.indicators import INDICATORS
+
+    ind = INDICATORS[metric]
+    kw = dict(unit_code=code, level=level, start=start, end=end, now=DEMO_END, filters=Filters(),
+              parts=("cases",))
+    fast = queries.level_ranking(conn, rolled=rolled, numerator=ind.numerator, denominator=ind.denominator,
+                                 scale=float(ind.scale), ascending=ascending, min_cases=min_cases,
+                                 limit=limit, **kw)
+    return fast, _pandas_ranking(queries.level_counts(conn, **kw), ind, ascending, min_cases, limit)
+
+
+def test_the_city_grid_ranking_of_the_benchmark_equals_the_raw_counts(demo_store):
+    """The benchmark's questions (every grid of the city, the last 30 days and this year up to the
+    newest case, each rate both ways, with and without the root given): the grids' own rows, read
+    without a list of every grid, rank as the raw counts do."""
+    with demo_store.engine.connect() as conn:
+        rolled = rollups.rolled_codes(conn)
+        city = conn.execute(select(units.c.code).where(units.c.parent_code.is_(None))).scalar()
+        last = DEMO_END.replace(hour=0, minute=0, second=0) + timedelta(days=1)
+        for start in (last - timedelta(days=30), datetime(last.year, 1, 1)):
+            for metric in ("closure_rate", "resolution_rate", "satisfaction_rate"):
+                for ascending in (True, False):
+                    fast, raw = _rank(conn, rolled, code=city, metric=metric, start=start, end=last,
+                                      min_cases=3, ascending=ascending)
+                    assert fast == raw, (metric, start)
+                    assert fast["rows"] and fast["considered"] == len(_units_by_level(conn)["grid"])
+        given = queries.level_ranking(conn, rolled=rolled, unit_code=city, level="grid", start=start,
+                                      end=last, now=DEMO_END, numerator="closed", denominator="accepted",
+                                      scale=1.0, ascending=True, min_cases=3, limit=20, root=True)
+        assert given == _rank(conn, rolled, code=city, start=start, end=last, min_cases=3)[1]
+
+
+@pytest.mark.parametrize("writable_store", ["embedded", pytest.param("postgis", marks=pytest.mark.postgis)],
+                         indirect=True)
+def test_a_grid_ranking_where_the_grids_are_not_the_leaves_still_lists_only_grids(writable_store):
+    """The fast grid ranking reads the rows of the units nothing is rolled up into (the leaves);
+    when a leaf is not a grid (here a grid relabelled a community) it must notice and rank the
+    grids alone, as the raw counts do."""
+    store = writable_store
+    with store.engine.connect() as conn:
+        city = conn.execute(select(units.c.code).where(units.c.parent_code.is_(None))).scalar()
+        start, end = datetime(2026, 1, 1), DEMO_END.replace(hour=0, minute=0, second=0)
+        rolled = rollups.rolled_codes(conn)
+        fast, _raw = _rank(conn, rolled, code=city, start=start, end=end, min_cases=1, limit=1,
+                           ascending=False)
+        first = fast["rows"][0]["code"]
+    with store.engine.begin() as conn:
+        conn.execute(units.update().where(units.c.code == first).values(level="community"))
+    with store.engine.connect() as conn:
+        fast, raw = _rank(conn, rolled, code=city, start=start, end=end, min_cases=1, limit=5,
+                          ascending=False)
+    assert fast == raw
+    assert first not in {r["code"] for r in fast["rows"]}
+
+
 def test_period_plan_adds_up_to_the_period_with_few_rows_and_short_edges():
     plan, t = queries.period_plan, datetime
     # This year to a day after the newest case: the year's row, minus December (no rows yet).
