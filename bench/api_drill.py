@@ -16,6 +16,7 @@ import statistics
 import time
 
 from app import create_app
+from bench._auth import bench_token
 from dashboard.settings import Settings
 
 PERIODS = {"30d": "from=2026-10-22&to=2026-11-20", "year": "from=2026-01-01&to=2026-11-20"}
@@ -28,6 +29,8 @@ def main() -> None:
     args = parser.parse_args()
     app = create_app(Settings(db=args.db))
     client = app.server.test_client()
+    # The API answers no one else: a city-wide analyst token (bench/_auth.py).
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {bench_token(args.db)}"
     data = app.server.config["CITYBRAIN_DATA"]
 
     code = client.get("/api/v1/units").json["units"][0]["code"]

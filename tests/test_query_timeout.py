@@ -126,3 +126,28 @@ def _client(app):
     client = app.server.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {app.test_token}"
     return client
+
+
+def test_a_session_goes_on_after_a_statement_stopped_at_the_limit(limited):
+    """The request's one connection reads outside any transaction (``data.stores.base.reading``):
+    a statement stopped by the limit leaves nothing aborted, the next question of the same request
+    is answered, and the pool gets the connection back transactional for writers."""
+    from flask import Flask
+    from flask_caching import Cache
+
+    from data.service import CityData
+
+    data = CityData(limited, Cache(Flask(__name__), config={"CACHE_TYPE": "SimpleCache"}))
+    with data.session():
+        with pytest.raises(QueryTimeout):
+            data._query(lambda conn: conn.execute(RUNAWAY).scalar())
+        assert data.roots()[0]["parent_code"] is None
+        assert data._query(lambda conn: conn.execute(text("SELECT 2")).scalar()) == 2
+    with limited.engine.connect() as conn:
+        if limited.kind == "postgis":
+            assert conn.connection.dbapi_connection.autocommit is False
+        conn.execute(text("CREATE TEMPORARY TABLE _t (x integer)"))
+        conn.execute(text("INSERT INTO _t VALUES (1)"))
+        conn.rollback()  # a writer's transaction still rolls back
+        if limited.kind == "postgis":
+            assert conn.execute(text("SELECT count(*) FROM pg_class WHERE relname = '_t'")).scalar() == 0

@@ -15,6 +15,7 @@ from sqlalchemy import event, text
 
 from dashboard import vocab
 from dashboard.domain import Filters, Period
+from data.schema import units
 from data.service import CityData
 from data.stores import open_store
 from tests.conftest import DEMO_END
@@ -84,6 +85,34 @@ def test_answers_outlive_the_minute_and_follow_the_data(store):
     assert after["counts"]["accepted"] == first["counts"]["accepted"] + 1
     assert data.kpis(city, PERIOD, Filters(categories=(vocab.DISPUTE,)))["counts"]["disputes"] == \
         after["counts"]["disputes"]
+
+
+def test_a_new_case_leaves_the_hierarchy_cached_and_a_unit_change_does_not(store):
+    """Units, chains, children and the rolled-up units follow the units alone: after a new case
+    they are not asked again (a cold answer asks only its own question); after a unit changes
+    they are."""
+    data, _clock, statements = _service(store, {"CACHE_TYPE": "SimpleCache"})
+    city = data.roots()[0]["code"]
+    kids = data.children(city)
+    data.ancestors(kids[0]["code"])
+    data._rolled()
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO cases (external_id, category, source, reported_at, grid_code, status)"
+                          " SELECT 'H-1', category, source, reported_at, grid_code, status FROM cases"
+                          " WHERE id = (SELECT min(id) FROM cases)"))
+    before = data.version()
+    assert data.version(fresh=True) != before
+    statements.clear()
+    assert data.unit(city)["code"] == city and data.children(city) == kids
+    assert data.ancestors(kids[0]["code"])[-1]["code"] == kids[0]["code"]
+    assert data._rolled() and data.roots()[0]["code"] == city
+    assert [s for s in statements if "max(" not in s] == []
+    with store.engine.begin() as conn:
+        conn.execute(units.update().where(units.c.code == city)
+                     .values(name="新名字", updated_at=datetime(2030, 1, 1)))
+    data.version(fresh=True)
+    assert data.unit(city)["name"] == "新名字"
+    assert data.children(kids[0]["code"])[0]["parent_code"] == kids[0]["code"]
 
 
 def test_workers_share_answers_through_the_file_cache(store, tmp_path):

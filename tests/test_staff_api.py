@@ -242,6 +242,29 @@ def test_ranking_min_cases_keeps_one_case_units_out(demo_client, tree):
     assert {r["code"] for r in strict["units"]} == {r["code"] for r in loose["units"] if r["accepted"] >= 20}
 
 
+def test_a_cold_request_asks_the_store_on_one_connection(demo_client, tree):
+    """Every question of a request (the access check's chain, the data's moment, the rolled-up
+    units, the ranking) on one connection from the pool: one checkout, one ping (app.py)."""
+    from sqlalchemy import event
+
+    data = demo_client.application.config["CITYBRAIN_DATA"]
+    checkouts = []
+
+    def count(*_args):
+        checkouts.append(1)
+
+    event.listen(data.store.engine, "checkout", count)
+    try:
+        for query in (f"level=grid&min_cases=3&{PERIOD}", f"level=street&metric=overdue&{PERIOD}"):
+            data.cache.clear()
+            checkouts.clear()
+            reply = demo_client.get(f"/api/v1/units/{tree[0]['code']}/ranking?{query}")
+            assert reply.status_code == 200 and reply.json["units"]
+            assert len(checkouts) == 1
+    finally:
+        event.remove(data.store.engine, "checkout", count)
+
+
 @pytest.mark.parametrize("query,name", [
     ("level=district", "level"), ("metric=nope", "metric"), ("order=sideways", "order"),
     ("min_cases=-1", "min_cases"), ("min_cases=x", "min_cases"), ("limit=0", "limit"), ("limit=501", "limit"),
