@@ -94,6 +94,7 @@ def test_a_new_case_leaves_the_hierarchy_cached_and_a_unit_change_does_not(store
     data, _clock, statements = _service(store, {"CACHE_TYPE": "SimpleCache"})
     city = data.roots()[0]["code"]
     kids = data.children(city)
+    data.unit(city)
     data.ancestors(kids[0]["code"])
     data._rolled()
     with store.engine.begin() as conn:
