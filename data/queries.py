@@ -402,8 +402,14 @@ def alarm_cases(
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
+# The parts of :func:`data_version`, in order (a cache keyed by some of them outlives the others).
+VERSION_PARTS = ("cases", "cases_updated", "units", "cameras", "case_events", "store_meta",
+                 "survey_indicators", "grid_workers", "sensitive_counts", "police_cases")
+
+
 def data_version(conn: Connection) -> str:
-    """A cheap token that changes whenever cases, units or cameras change (index look-ups only)."""
+    """A cheap token that changes whenever cases, units or cameras change (index look-ups only):
+    the :data:`VERSION_PARTS` joined by ``|``."""
     parts = [
         select(func.max(cases.c.id)).scalar_subquery(),
         select(func.max(cases.c.updated_at)).scalar_subquery(),

@@ -274,10 +274,13 @@ class CityData:
     def _cached(self, name: str, fn, **kwargs):
         return self._cached_as(self.version(), name, fn, **kwargs)
 
-    def _cached_units(self, name: str, fn, **kwargs):
+    def _cached_units(self, name: str, fn, *, parts: tuple[str, ...] = ("units",), **kwargs):
         """Like ``_cached`` for what follows the hierarchy alone (units, ancestors, the rolled-up
-        units): kept under the units part of the version, so a new case does not ask them again."""
-        return self._cached_as("units:" + self.version().split("|")[2], name, fn, **kwargs)
+        units): kept under the units part of the version (and the other ``parts`` of
+        ``queries.VERSION_PARTS`` it reads), so a new case does not ask them again."""
+        version = self.version().split("|")
+        kept = "|".join(f"{p}={version[queries.VERSION_PARTS.index(p)]}" for p in parts)
+        return self._cached_as(kept, name, fn, **kwargs)
 
     def _cached_as(self, version: str, name: str, fn, **kwargs):
         key = self._key(name, version, kwargs)
@@ -327,7 +330,7 @@ class CityData:
         """The units the rollups answer for (none when built by another definition); kept in the
         process per units version (thousands of codes: unpickling them at every question cost
         more than the question; a new case does not change them)."""
-        version = self.version().split("|")[2]
+        version = self.version().split("|")[queries.VERSION_PARTS.index("units")]
         held = self._rolled_held
         if held is None or held[0] != version:
             held = self._rolled_held = (version, self._cached_units("rolled", rollups.rolled_codes))
@@ -430,7 +433,8 @@ class CityData:
 
     def profile(self, code: str, period: Period) -> dict:
         """人房楼, units below by kind, grid workers by role and cases per grid worker."""
-        found = self._cached("profile", queries.unit_profile, code=code)
+        found = self._cached_units("profile", queries.unit_profile, parts=("units", "grid_workers"),
+                                   code=code)
         accepted = self.kpis(code, period)["counts"].get("accepted") or 0
         workers = found["grid_workers"]
         staff = sum(workers.get(r, 0) for r in (vocab.FULL_TIME, vocab.PART_TIME))

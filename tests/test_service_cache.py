@@ -97,6 +97,7 @@ def test_a_new_case_leaves_the_hierarchy_cached_and_a_unit_change_does_not(store
     data.unit(city)
     data.ancestors(kids[0]["code"])
     data._rolled()
+    profile = data.profile(city, PERIOD)
     with store.engine.begin() as conn:
         conn.execute(text("INSERT INTO cases (external_id, category, source, reported_at, grid_code, status)"
                           " SELECT 'H-1', category, source, reported_at, grid_code, status FROM cases"
@@ -108,6 +109,9 @@ def test_a_new_case_leaves_the_hierarchy_cached_and_a_unit_change_does_not(store
     assert data.ancestors(kids[0]["code"])[-1]["code"] == kids[0]["code"]
     assert data._rolled() and data.roots()[0]["code"] == city
     assert [s for s in statements if "max(" not in s] == []
+    # 人房楼 and grid workers too (the profile's case count per worker is asked again, as it must)
+    assert data.profile(city, PERIOD)["totals"] == profile["totals"]
+    assert [s for s in statements if "grid_workers" in s and "max(" not in s] == []
     with store.engine.begin() as conn:
         conn.execute(units.update().where(units.c.code == city)
                      .values(name="新名字", updated_at=datetime(2030, 1, 1)))
