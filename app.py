@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     data = CityData(store, cache, intervention_minutes=settings.intervention_minutes,
                     timezone=settings.timezone, cache_seconds=settings.cache_seconds,
                     as_of=settings.as_of, incident_categories=settings.incident_category_list,
-                    staff=StaffSettings.from_settings(settings), warm=settings.warm)
+                    staff=StaffSettings.from_settings(settings), warm=settings.warm,
+                    warm_minutes=settings.warm)
     # The page router sets app.layout (the shell) and app.validation_layout (every view).
     router.register(app, settings)
     # Callbacks get the service through the access check for each request's principal.
@@ -167,7 +168,9 @@ def create_server(settings: Settings | None = None):
 
 def _cache_config(settings: Settings) -> dict:
     config = {"CACHE_TYPE": settings.cache_type, "CACHE_DEFAULT_TIMEOUT": settings.cache_seconds}
-    if settings.cache_type == "RedisCache":
+    if settings.cache_type == "SimpleCache":  # least recently used dropped (data/memory_cache.py)
+        config |= {"CACHE_TYPE": "data.memory_cache.lru_cache", "CACHE_THRESHOLD": settings.cache_entries}
+    elif settings.cache_type == "RedisCache":
         config["CACHE_REDIS_URL"] = settings.cache_url
     elif settings.cache_type == "FileSystemCache":
         config["CACHE_DIR"] = settings.cache_url or str(Path(settings.data_dir) / "cache")

@@ -120,9 +120,11 @@ class Stats:
         self.lock = threading.Lock()
         self.times: dict[str, list[float]] = {}
         self.errors: dict[str, int] = {}
+        self.log: list[dict] = []  # every request: when it started, what, how long (``--log``)
 
-    def timed(self, kind: str, fn, also: str | None = None):
+    def timed(self, kind: str, fn, also: str | None = None, unit: str | None = None):
         """Time ``fn`` as ``kind`` (and as ``also``, a finer breakdown printed apart)."""
+        at = time.time()
         started = time.perf_counter()
         try:
             status, _ = fn()
@@ -131,6 +133,8 @@ class Stats:
             ok = False
         elapsed = (time.perf_counter() - started) * 1000
         with self.lock:
+            self.log.append({"at": round(at, 3), "kind": also or kind, "ms": round(elapsed, 1), "ok": ok,
+                             **({"unit": unit} if unit else {})})
             for name in (kind, also) if also else (kind,):
                 self.times.setdefault(name, []).append(elapsed)
                 if not ok:
@@ -176,6 +180,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--log", help="write every request (start time, kind, ms) as JSON lines here")
     args = parser.parse_args(argv)
     from bench._auth import bench_token
 
@@ -216,7 +221,7 @@ def main(argv=None) -> int:
                 where, body = bodies["render"]
                 body = body.replace(f"?unit={root}", search).encode()
                 stats.timed("drill", lambda w=where, b=body: _post(w, b),
-                            also=f"drill.{LEVELS[depth(code)]}.{period}")
+                            also=f"drill.{LEVELS[depth(code)]}.{period}", unit=code)
                 stats.timed("geometry", lambda c=code: _get(f"{url}/geo/{c}.geojson"))
                 time.sleep(local.uniform(1, 3))
 
@@ -242,6 +247,9 @@ def main(argv=None) -> int:
                           "load_average": [round(v, 2) for v in os.getloadavg()]},
                          ensure_ascii=False), flush=True)
         print(json.dumps({"bench": "load_drills", **finer}, ensure_ascii=False), flush=True)
+        if args.log:
+            rows = sorted(stats.log, key=lambda r: r["at"])
+            Path(args.log).write_text("".join(json.dumps(r) + "\n" for r in rows))
     finally:
         if proc is not None:
             proc.terminate()

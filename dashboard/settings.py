@@ -100,8 +100,15 @@ class Settings:
     cache_type: str = _setting(
         "CITYBRAIN_CACHE_TYPE",
         "SimpleCache",
-        "Flask-Caching backend: `SimpleCache` (one process), `RedisCache` or `FileSystemCache` "
+        "Flask-Caching backend: `SimpleCache` (one process, in memory: the least recently used "
+        "answers dropped past `CITYBRAIN_CACHE_ENTRIES`), `RedisCache` or `FileSystemCache` "
         "(shared by several workers).",
+    )
+    cache_entries: int = _setting(
+        "CITYBRAIN_CACHE_ENTRIES",
+        20000,
+        "Most answers the in-memory cache (`SimpleCache`) keeps; a click adds about twenty, a few "
+        "KB each.",
     )
     cache_url: str = _setting(
         "CITYBRAIN_CACHE_URL",

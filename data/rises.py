@@ -77,7 +77,8 @@ def explained(candidates: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     below = set(zip(links["ancestor_code"], links["descendant_code"], strict=True))
     order = candidates.assign(depth=candidates["code"].map(depth).fillna(0),
                               specific=candidates["category"] != ALL)
-    order = order.sort_values(["depth", "specific", "p"], ascending=[False, False, True])
+    order = order.sort_values(["depth", "specific", "p", "code", "category"],
+                              ascending=[False, False, True, True, True], kind="mergesort")
     kept = []
     for row in order.itertuples():
         excess = row.count - row.baseline

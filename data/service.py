@@ -117,7 +117,7 @@ class CityData:
     def __init__(self, store: Store, cache, *, intervention_minutes: int = 60,
                  timezone: str = "Asia/Shanghai", cache_seconds: int = 600, as_of: str = "auto",
                  incident_categories: tuple[str, ...] = queries.INCIDENT_CATEGORIES,
-                 staff: StaffSettings | None = None, warm: bool = False):
+                 staff: StaffSettings | None = None, warm: bool = False, warm_minutes: bool = False):
         self.store = store
         self.staff = staff or StaffSettings()
         self.stage_limits = stage_limits(self.staff.stage_limit_hours, intervention_minutes)
@@ -133,7 +133,9 @@ class CityData:
                 raise ValueError(f"CITYBRAIN_AS_OF={as_of!r}: auto, now or YYYY-MM-DDTHH:MM") from None
         self.incident_categories = tuple(incident_categories)
         self.warm_enabled = warm
+        self.warm_minutes = warm_minutes  # ``warm_minute`` before every minute, in a thread
         self._warming = threading.Lock()
+        self._minute_warmer: threading.Thread | None = None
         self._local = threading.local()
         self.warmed: list[str] = []  # the versions this process warmed, newest last
         self._version: tuple[float, str] | None = None
@@ -160,6 +162,10 @@ class CityData:
             self._version = (now, self._query(queries.data_version))
             if self.warm_enabled and self._version[1] != before:
                 self._start_warming(self._version[1])
+            if self.warm_minutes and self._minute_warmer is None:
+                self._minute_warmer = threading.Thread(target=self._minute_loop, name="citybrain-minute",
+                                                       daemon=True)
+                self._minute_warmer.start()
         return self._version[1]
 
     # --- warming: what the screens ask next, computed before they ask ----------------------------
@@ -181,6 +187,36 @@ class CityData:
             log.warning("warming the cache failed: %s", exc)
         finally:
             self._warming.release()
+
+    def _minute_loop(self) -> None:
+        while True:  # 20 s before each minute: the next minute's answers (``warm_minute``)
+            time.sleep((40 - self.now().second) % 60 or 60)
+            try:
+                self.warm_minute()
+            except Exception as exc:  # a warm-up never breaks anything: the screens ask again
+                log.warning("warming the next minute failed: %s", exc)
+
+    def warm_minute(self, moment: datetime | None = None) -> datetime:
+        """What moves with the data's moment (``as_of``: overdue, alarms, sudden rises), computed
+        for ``moment`` (default: the next minute when the moment follows the clock, else the
+        moment itself) for the root and its children, so that no click pays for them when the
+        minute turns. The same keys as the questions themselves; the moment warmed."""
+        if moment is None:
+            moment = self.as_of()
+            if moment == self.now().replace(second=0, microsecond=0):
+                moment += timedelta(minutes=1)
+        claim = f"cb:minute:{self.version()}:{moment.isoformat()}"
+        if not self.cache.add(claim, 1, timeout=self.cache_seconds):
+            return moment  # another worker has it
+        roots = self.roots()
+        if roots:
+            root = roots[0]["code"]
+            with self.session():
+                self.rises(root, now=moment)
+                for code in [root] + [u["code"] for u in self.children(root)]:
+                    self._overdue(code, Filters(), by_children=True, direct=False, own=True, now=moment)
+                    self.alarms(code, now=moment)
+        return moment
 
     def warm(self, period_key: str = DEFAULT_PERIOD) -> list[str]:
         """Compute the root's view and each of its children's (the tour's stops) for the default
@@ -322,9 +358,13 @@ class CityData:
         )
         if frame.empty:
             return frame
-        overdue = self._cached("overdue", queries.overdue_counts, unit_code=code, now=self.as_of(),
-                               filters=filters, by_children=by_children, direct=direct, own=own)
+        overdue = self._overdue(code, filters, by_children=by_children, direct=direct, own=own)
         return frame.assign(overdue=overdue.reindex(frame.index, fill_value=0.0))
+
+    def _overdue(self, code: str, filters: Filters, *, by_children: bool, direct: bool, own: bool,
+                 now: datetime | None = None) -> pd.DataFrame:
+        return self._cached("overdue", queries.overdue_counts, unit_code=code, now=now or self.as_of(),
+                            filters=filters, by_children=by_children, direct=direct, own=own)
 
     def _rolled(self) -> frozenset[str]:
         """The units the rollups answer for (none when built by another definition); kept in the
@@ -404,9 +444,9 @@ class CityData:
                  "grid_code": c.get("grid_code")}
                 for (x, y), c in zip(lonlat, located, strict=True)]
 
-    def alarms(self, code: str, filters: Filters = Filters()) -> list[dict]:
+    def alarms(self, code: str, filters: Filters = Filters(), *, now: datetime | None = None) -> list[dict]:
         """Overdue cases and open high-risk disputes in the unit, as of the data's moment."""
-        return self._cached("alarms", queries.alarm_cases, unit_code=code, now=self.as_of(),
+        return self._cached("alarms", queries.alarm_cases, unit_code=code, now=now or self.as_of(),
                             filters=filters, newest_first=self.staff.overdue_order == "newest")
 
     # --- comparisons (同比 / 环比) ---------------------------------------------------------------
@@ -784,7 +824,14 @@ class CityData:
         """Sudden rises in the unit and below, in plain words (see ``data.rises``): the 24 hours
         before ``now``, by default the data's moment (:meth:`as_of`)."""
         now = (now or self.as_of()).replace(second=0, microsecond=0)
-        return self._cached_call("rises", self._rises, code=code, now=now, categories=filters.categories)
+        chain = self.ancestors(code)
+        top = chain[0]["code"] if chain else code
+        # Asked once for the top of the hierarchy and kept per minute: a unit's rises are the top's
+        # that lie in the unit (each unit's test and what explains it depend on its own subtree
+        # only), so every unit shares the one window count instead of paying its own each minute.
+        found = self._cached_call("rises", self._rises, code=top, now=now, categories=filters.categories)
+        return [{k: v for k, v in r.items() if k != "within"} for r in found
+                if code == top or code in r["within"]]
 
     def _rises(self, *, code, now, categories) -> list[dict]:
         st = self.staff
@@ -796,7 +843,9 @@ class CityData:
         links = self._query(queries.ancestor_links, codes=sorted(set(found["code"])))
         kept = rises.explained(found, links)
         named = self._query(queries.units_by_code, codes=sorted(set(kept["code"])))
+        within = links.groupby("descendant_code")["ancestor_code"].agg(frozenset)  # itself and above
         return [{"kind": "sudden_rise", "unit": named[r.code], "category": r.category or None,
+                 "within": within[r.code],
                  "count": int(r.count), "baseline": round(float(r.baseline), 2), "p": float(r.p),
                  "reason": rises.reason(named[r.code]["name"], r.category, int(r.count), r.baseline,
                                         st.rise_weeks)}

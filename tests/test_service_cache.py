@@ -160,3 +160,41 @@ def test_a_data_change_warms_the_root_and_the_tour_stops_before_anyone_asks(stor
     statements.clear()
     data.view(city, period)
     assert [s for s in statements if "max(" not in s] == []
+
+
+def test_the_next_minute_is_ready_before_it_turns(store):
+    """``warm_minute``: overdue, alarms and sudden rises of the root and its children for the next
+    minute, under the keys the questions use; when the minute turns nothing moving is asked."""
+    data, clock, statements = _service(store, {"CACHE_TYPE": "SimpleCache"})
+    city = data.roots()[0]["code"]
+    district = data.children(city)[0]["code"]
+    for code in (city, district):
+        data.kpis(code, PERIOD), data.ancestors(code)  # asked once per data version
+    assert data.warm_minute() == DEMO_END.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    clock.at += timedelta(minutes=1)
+    statements.clear()
+    for code in (city, district):
+        data.kpis(code, PERIOD), data.alarms(code), data.rises(code)
+    assert [s for s in statements if "max(" not in s] == []
+    # A minute nobody warmed is asked for.
+    clock.at += timedelta(minutes=1)
+    data.alarms(city)
+    assert [s for s in statements if "max(" not in s]
+
+
+def test_the_memory_cache_drops_the_least_recently_used():
+    from data.memory_cache import LRUCache
+
+    cache = LRUCache(threshold=3, default_timeout=60)
+    for key in "abc":
+        cache.set(key, {"v": key})
+    assert cache.get("a") == {"v": "a"}  # read: now the most recent
+    cache.set("d", {"v": "d"})
+    assert cache.get("b") is None and [cache.get(k) for k in "acd"] == [{"v": k} for k in "acd"]
+    got = cache.get("a")
+    got["v"] = "changed"  # a reader's copy: the cached value stays
+    assert cache.get("a") == {"v": "a"}
+    assert not cache.add("a", 1) and cache.add("e", 1) and cache.get("e") == 1
+    cache.set("short", 1, timeout=1)
+    time.sleep(1.1)
+    assert cache.get("short") is None and not cache.has("short")

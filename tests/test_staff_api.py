@@ -352,6 +352,12 @@ def test_a_burst_in_one_grid_raises_one_alarm(demo_copy):
     alarm = alarms[0]
     assert alarm["unit"]["code"] == grid.code and alarm["category"] == "矛盾纠纷" and alarm["count"] >= 14
     assert alarm["reason"].startswith(f"{grid.name} 24小时内矛盾纠纷 {alarm['count']} 起，为近四周同期")
+    # Each unit on the way down shows it (the top's answer kept per minute, filtered to the unit);
+    # a district beside it shows nothing.
+    chain = data.ancestors(grid.code)
+    assert [data.rises(u["code"]) for u in chain] == [alarms] * len(chain)
+    beside = next(u["code"] for u in data.children(city["code"]) if u["code"] != chain[1]["code"])
+    assert data.rises(beside) == []
     # The same burst a week later is in the baseline window, not the current one: no alarm.
     assert data.rises(city["code"], now=DEMO_END + timedelta(days=2)) == []
 
