@@ -133,7 +133,7 @@ class CityData:
                 raise ValueError(f"CITYBRAIN_AS_OF={as_of!r}: auto, now or YYYY-MM-DDTHH:MM") from None
         self.incident_categories = tuple(incident_categories)
         self.warm_enabled = warm
-        self.warm_minutes = warm_minutes  # ``warm_minute`` before every minute, in a thread
+        self.warm_minutes = warm_minutes  # ``_warm_minute`` before every minute, in a thread
         self._warming = threading.Lock()
         self._minute_warmer: threading.Thread | None = None
         self._local = threading.local()
@@ -189,14 +189,14 @@ class CityData:
             self._warming.release()
 
     def _minute_loop(self) -> None:
-        while True:  # 20 s before each minute: the next minute's answers (``warm_minute``)
+        while True:  # 20 s before each minute: the next minute's answers (``_warm_minute``)
             time.sleep((40 - self.now().second) % 60 or 60)
             try:
-                self.warm_minute()
+                self._warm_minute()
             except Exception as exc:  # a warm-up never breaks anything: the screens ask again
                 log.warning("warming the next minute failed: %s", exc)
 
-    def warm_minute(self, moment: datetime | None = None) -> datetime:
+    def _warm_minute(self, moment: datetime | None = None) -> datetime:
         """What moves with the data's moment (``as_of``: overdue, alarms, sudden rises), computed
         for ``moment`` (default: the next minute when the moment follows the clock, else the
         moment itself) for the root and its children, so that no click pays for them when the

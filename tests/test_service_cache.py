@@ -163,14 +163,14 @@ def test_a_data_change_warms_the_root_and_the_tour_stops_before_anyone_asks(stor
 
 
 def test_the_next_minute_is_ready_before_it_turns(store):
-    """``warm_minute``: overdue, alarms and sudden rises of the root and its children for the next
+    """``_warm_minute``: overdue, alarms and sudden rises of the root and its children for the next
     minute, under the keys the questions use; when the minute turns nothing moving is asked."""
     data, clock, statements = _service(store, {"CACHE_TYPE": "SimpleCache"})
     city = data.roots()[0]["code"]
     district = data.children(city)[0]["code"]
     for code in (city, district):
         data.kpis(code, PERIOD), data.ancestors(code)  # asked once per data version
-    assert data.warm_minute() == DEMO_END.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    assert data._warm_minute() == DEMO_END.replace(second=0, microsecond=0) + timedelta(minutes=1)
     clock.at += timedelta(minutes=1)
     statements.clear()
     for code in (city, district):
