@@ -12,6 +12,7 @@ import hashlib
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -113,6 +114,22 @@ class StaffSettings:
         return cls(**{f: getattr(settings, f) for f in cls.__dataclass_fields__})
 
 
+def _minute_loop(ref: weakref.ref) -> None:
+    """20 s before each minute, the next minute's answers (``CityData._warm_minute``); ends with
+    the service (a weak reference: a discarded app leaves no thread asking a closed store)."""
+    while (data := ref()) is not None:
+        wait = (40 - data.now().second) % 60 or 60
+        del data
+        time.sleep(wait)
+        if (data := ref()) is None:
+            return
+        try:
+            data._warm_minute()
+        except Exception as exc:  # a warm-up never breaks anything: the screens ask again
+            log.warning("warming the next minute failed: %s", exc)
+        del data
+
+
 class CityData:
     def __init__(self, store: Store, cache, *, intervention_minutes: int = 60,
                  timezone: str = "Asia/Shanghai", cache_seconds: int = 600, as_of: str = "auto",
@@ -163,8 +180,8 @@ class CityData:
             if self.warm_enabled and self._version[1] != before:
                 self._start_warming(self._version[1])
             if self.warm_minutes and self._minute_warmer is None:
-                self._minute_warmer = threading.Thread(target=self._minute_loop, name="citybrain-minute",
-                                                       daemon=True)
+                self._minute_warmer = threading.Thread(target=_minute_loop, args=(weakref.ref(self),),
+                                                       name="citybrain-minute", daemon=True)
                 self._minute_warmer.start()
         return self._version[1]
 
@@ -187,14 +204,6 @@ class CityData:
             log.warning("warming the cache failed: %s", exc)
         finally:
             self._warming.release()
-
-    def _minute_loop(self) -> None:
-        while True:  # 20 s before each minute: the next minute's answers (``_warm_minute``)
-            time.sleep((40 - self.now().second) % 60 or 60)
-            try:
-                self._warm_minute()
-            except Exception as exc:  # a warm-up never breaks anything: the screens ask again
-                log.warning("warming the next minute failed: %s", exc)
 
     def _warm_minute(self, moment: datetime | None = None) -> datetime:
         """What moves with the data's moment (``as_of``: overdue, alarms, sudden rises), computed
