@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from dash import ClientsideFunction, Input, Output, html
 
+from callbacks import auth
 from dashboard import ids
+from data.access import PUBLIC_CASE_FIELDS
 from layouts import shell
 from layouts.cases import cases_screen
 from layouts.compare import compare_screen
@@ -20,6 +22,10 @@ def register(app, settings) -> None:
     def wall():
         return wall_screen(settings.refresh_seconds, settings.timezone, settings.alarm_sound)
 
+    def cases():  # a role without case text gets only the columns it may see
+        who = auth.principal()
+        return cases_screen(None if who is None or who.sees_cases else PUBLIC_CASE_FIELDS)
+
     screens = {shell.WALL: wall, shell.HEAT: heat_screen, shell.COVERAGE: coverage_screen,
                shell.CASES: cases_screen, shell.LOOP: loop_screen,
                shell.COMPARE: compare_screen}
@@ -32,5 +38,6 @@ def register(app, settings) -> None:
 
     @app.callback(Output(ids.PAGE_BODY, "children"), Input(ids.PAGE, "pathname"))
     def route(pathname):
-        make = screens.get((pathname or "/").rstrip("/") or "/")
+        path = (pathname or "/").rstrip("/") or "/"
+        make = cases if path == shell.CASES else screens.get(path)
         return make() if make else wall()

@@ -6,6 +6,8 @@ Case text is passed as text: Dash escapes it, and the grid renders cell values a
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import dash_ag_grid as dag
 import plotly.graph_objects as go
 from dash import dcc, html
@@ -22,7 +24,9 @@ _WIDTHS = {"external_id": 190, "reported_at": 150, "category": 100, "subcategory
            "grid_name": 170, "source": 120, "deadline": 150, "returned_count": 80, "department": 120}
 
 
-def cases_screen() -> html.Div:
+def cases_screen(fields: Collection[str] | None = None) -> html.Div:
+    """The case list and timeline; ``fields`` limits the list's columns to what the role may see
+    (``None``: every column)."""
     controls = [
         dcc.Dropdown(id=ids.CASES_STATUS, multi=True, searchable=False, className="select",
                      placeholder=strings.STATUS_PLACEHOLDER,
@@ -43,7 +47,7 @@ def cases_screen() -> html.Div:
         extra=(dcc.Store(id=ids.CASES_LIST_KEY), dcc.Store(id=ids.CASES_LIST_KEY_SEEN)),
         kpis=html.Div(id=ids.CASES_KPIS, className="kpi-row tiles-4"),
         body=[
-            html.Div(className="panel cases-panel", children=[case_grid()]),
+            html.Div(className="panel cases-panel", children=[case_grid(fields)]),
             html.Div(className="panel timeline-panel", children=[
                 html.H3(strings.TIMELINE_TITLE, id=ids.CASES_TIMELINE_TITLE, className="panel-title"),
                 dcc.Graph(id=ids.CASES_MAP, config=theme.GRAPH_CONFIG, className="case-map",
@@ -54,14 +58,19 @@ def cases_screen() -> html.Div:
     )
 
 
-def case_grid() -> dag.AgGrid:
+def case_grid(fields: Collection[str] | None = None) -> dag.AgGrid:
     """The case table: rows come a page at a time from the server (the infinite row model with
     paging), sorted by the database; nothing is filtered or sorted in the browser."""
     columns = [{"field": key, "headerName": label, "sortable": key in SORTABLE,
-                "width": _WIDTHS.get(key, 120)} for key, label in strings.CASE_COLUMNS.items()]
-    columns[1]["sort"] = "desc"  # newest first, as the API
+                "width": _WIDTHS.get(key, 120)} for key, label in strings.CASE_COLUMNS.items()
+               if fields is None or key in fields]
+    for column in columns:
+        if column["field"] == "reported_at":
+            column["sort"] = "desc"  # newest first, as the API
     return dag.AgGrid(
         id=ids.CASES_GRID, rowModelType="infinite", columnDefs=columns,
+        # Fewer columns (a role without case text) share the table's width.
+        **({} if fields is None else {"columnSize": "responsiveSizeToFit"}),
         defaultColDef={"resizable": True, "suppressHeaderMenuButton": True},
         getRowId="params.data.row_key",
         dashGridOptions={"pagination": True, "paginationPageSize": PAGE_SIZE, "cacheBlockSize": PAGE_SIZE,
