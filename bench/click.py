@@ -32,22 +32,12 @@ from flask import Flask
 from flask_caching import Cache
 from sqlalchemy import func, select
 
+from bench.drill import PERIODS, drill_path
 from dashboard.domain import Period
 from data import queries
 from data.schema import cases, units
 from data.service import CityData
 from data.stores import open_store
-
-PERIODS = ("30d", "year")
-
-
-def drill_path(conn) -> list[dict]:
-    path, unit = [], queries.roots(conn)[0]
-    while unit is not None:
-        kids = queries.children(conn, code=unit["code"])
-        path.append({**unit, "children": len(kids)})
-        unit = kids[len(kids) // 2] if kids else None
-    return path
 
 
 def previous(period: Period) -> Period:

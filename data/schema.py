@@ -288,6 +288,11 @@ ROLLUP_COUNTS = (
     "resolved", "resolved_local", "incidents",
 )
 
+
+def _rollup_counts() -> list[Column]:
+    """A count column per ROLLUP_COUNTS name (new Column objects: each table needs its own)."""
+    return [Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS]
+
 # Per rolled-up unit, day, category and source: the sums of every count of data.queries.CASE_COUNTS
 # (a count column each; data/rollups.py adds them from the same expressions the raw path uses).
 # What filtered questions read.
@@ -298,7 +303,7 @@ case_rollup = Table(
     Column("day", Date, primary_key=True),
     Column("category", String(32), primary_key=True),
     Column("source", String(32), primary_key=True),
-    *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
+    *_rollup_counts(),
 )
 
 # The same per unit and day, all categories and sources together: what unfiltered questions (the
@@ -308,7 +313,7 @@ case_rollup_day = Table(
     metadata,
     Column("unit_code", String(32), primary_key=True),
     Column("day", Date, primary_key=True),
-    *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
+    *_rollup_counts(),
 )
 
 # The same per unit and calendar month (``month``: its first day) for EVERY unit, grids included:
@@ -319,7 +324,7 @@ case_rollup_month = Table(
     metadata,
     Column("unit_code", String(32), primary_key=True),
     Column("month", Date, primary_key=True),
-    *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
+    *_rollup_counts(),
     Index("ix_case_rollup_month_month", "month"),  # a month of every grid of a city
 )
 
@@ -330,7 +335,7 @@ case_rollup_year = Table(
     metadata,
     Column("unit_code", String(32), primary_key=True),
     Column("year", Date, primary_key=True),
-    *(Column(name, Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS),
+    *_rollup_counts(),
 )
 
 # What the rollups were built with (``signature``: a hash of their definition); a store whose
