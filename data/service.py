@@ -323,9 +323,12 @@ class CityData:
         """Like ``_cached`` for what follows the hierarchy alone (units, ancestors, the rolled-up
         units): kept under the units part of the version (and the other ``parts`` of
         ``queries.VERSION_PARTS`` it reads), so a new case does not ask them again."""
+        return self._cached_as(self._version_of(parts), name, fn, **kwargs)
+
+    def _version_of(self, parts: tuple[str, ...]) -> str:
+        """The named parts (``queries.VERSION_PARTS``) of the data version, as one key."""
         version = self.version().split("|")
-        kept = "|".join(f"{p}={version[queries.VERSION_PARTS.index(p)]}" for p in parts)
-        return self._cached_as(kept, name, fn, **kwargs)
+        return "|".join(f"{p}={version[queries.VERSION_PARTS.index(p)]}" for p in parts)
 
     def _cached_as(self, version: str, name: str, fn, **kwargs):
         key = self._key(name, version, kwargs)
@@ -379,7 +382,7 @@ class CityData:
         """The units the rollups answer for (none when built by another definition); kept in the
         process per units version (thousands of codes: unpickling them at every question cost
         more than the question; a new case does not change them)."""
-        version = self.version().split("|")[queries.VERSION_PARTS.index("units")]
+        version = self._version_of(("units",))
         held = self._rolled_held
         if held is None or held[0] != version:
             held = self._rolled_held = (version, self._cached_units("rolled", rollups.rolled_codes))
